@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-NJIT_OPTS = dict(nogil=True, cache=True)
+# fastmath "contract" only: lets LLVM fuse a*b+c into FMA; no nnan/ninf/reassoc, so
+# NaN/inf propagate and results stay within the stated tolerances.
+NJIT_OPTS = dict(nogil=True, cache=True, fastmath={"contract"})
 
 
 def pad_index_map(size, lo, hi, mode, length=None):
