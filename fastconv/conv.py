@@ -183,6 +183,9 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
                      dilation=1, *, out=None):
     """Depthwise-separable 2-D convolution: depthwise filters, then a 1x1 channel mix.
 
+    The two steps are fused per block of output rows on the CPU, so the
+    ``(N, C*m, H_out, W_out)`` intermediate is never allocated.
+
     ``conv2d(depthwise_conv2d(x, depthwise_weight, None, stride, padding, dilation),
     pointwise_weight, bias)`` in one call.
 

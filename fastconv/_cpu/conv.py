@@ -15,9 +15,15 @@ Kernels
     contiguous, vectorisable inner loops.  No padded copy of the whole input.
 ``_conv_pointwise``
     1x1, stride 1, unpadded, ungrouped: a channel mix over flattened pixels.
+``_depthwise3x3_same``
+    Depthwise 3x3, stride 1, zero padding 1 (MobileNet's case): no scratch,
+    flat vector runs straight over the input, exact fix-up of the border.
 ``_depthwise2d`` / ``_depthwise2d_3x3``
-    ``groups == C`` with one input channel per group: each task pads one
-    plane's row block into scratch and fuses all taps per output row.
+    Other depthwise cases: each task pads one plane's row block into scratch
+    (all padding modes) and fuses all taps per output row.
+``_separable_fused``
+    Depthwise then pointwise per block of output rows: the depthwise result
+    exists only as a per-task tile, never as a full intermediate array.
 
 Kernel choice happens in :func:`conv` (Python), from the params object, so
 faster micro-kernels slot in without touching the public API.
@@ -265,17 +271,46 @@ def _conv_rows_k3(x, w, b, out, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1
                 _store_rows(out, acc, n, k0, od, oh0 + r, OW)
 
 
+@njit(**NJIT_OPTS)
+def _mix_block(src, p0, m, w, b, k0, acc):
+    """acc[kk, :m] = b[k0+kk] + sum_c w[k0+kk, c] * src[c, p0:p0+m] for kk < acc.shape[0].
+
+    Four input channels are summed per accumulator update, so each load/store of
+    the accumulator row carries four FMAs instead of one; the block of output
+    channels shares every load of ``src``."""
+    C = src.shape[0]
+    nk = acc.shape[0]
+    C4 = C - C % 4
+    _init_rows(acc, b, k0, m)
+    for c in range(0, C4, 4):
+        s0 = src[c, p0:p0 + m]
+        s1 = src[c + 1, p0:p0 + m]
+        s2 = src[c + 2, p0:p0 + m]
+        s3 = src[c + 3, p0:p0 + m]
+        for kk in range(nk):
+            w0 = w[k0 + kk, c]
+            w1 = w[k0 + kk, c + 1]
+            w2 = w[k0 + kk, c + 2]
+            w3 = w[k0 + kk, c + 3]
+            a = acc[kk, 0:m]
+            for i in range(m):
+                a[i] += w0 * s0[i] + w1 * s1[i] + w2 * s2[i] + w3 * s3[i]
+    for c in range(C4, C):
+        sv = src[c, p0:p0 + m]
+        for kk in range(nk):
+            wv = w[k0 + kk, c]
+            a = acc[kk, 0:m]
+            for i in range(m):
+                a[i] += wv * sv[i]
+
+
 @njit(parallel=True, **NJIT_OPTS)
 def _conv_pointwise(x, w, b, out, kb, pb):
-    """1x1 conv as a channel mix over flattened pixels: x (N, C, P), w (K, C).
-
-    Four input channels are summed per accumulator update, so each load/store
-    of the accumulator row carries four FMAs instead of one."""
+    """1x1 conv as a channel mix over flattened pixels: x (N, C, P), w (K, C)."""
     N, C, P = x.shape
     K = w.shape[0]
     nkb = (K + kb - 1) // kb
     npb = (P + pb - 1) // pb
-    C4 = C - C % 4
     for t in prange(N * nkb * npb):
         pbi = t % npb
         t2 = t // npb
@@ -286,27 +321,7 @@ def _conv_pointwise(x, w, b, out, kb, pb):
         k0 = kbi * kb
         nk = min(K, k0 + kb) - k0
         acc = np.empty((nk, m), dtype=out.dtype)
-        _init_rows(acc, b, k0, m)
-        for c in range(0, C4, 4):
-            s0 = x[n, c, p0:p0 + m]
-            s1 = x[n, c + 1, p0:p0 + m]
-            s2 = x[n, c + 2, p0:p0 + m]
-            s3 = x[n, c + 3, p0:p0 + m]
-            for kk in range(nk):
-                w0 = w[k0 + kk, c]
-                w1 = w[k0 + kk, c + 1]
-                w2 = w[k0 + kk, c + 2]
-                w3 = w[k0 + kk, c + 3]
-                a = acc[kk, 0:m]
-                for i in range(m):
-                    a[i] += w0 * s0[i] + w1 * s1[i] + w2 * s2[i] + w3 * s3[i]
-        for c in range(C4, C):
-            src = x[n, c, p0:p0 + m]
-            for kk in range(nk):
-                wv = w[k0 + kk, c]
-                a = acc[kk, 0:m]
-                for i in range(m):
-                    a[i] += wv * src[i]
+        _mix_block(x[n], p0, m, w, b, k0, acc)
         for kk in range(nk):
             dst = out[n, k0 + kk, p0:p0 + m]
             a = acc[kk, 0:m]
@@ -414,6 +429,137 @@ def _depthwise2d_3x3(x, w, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
                         dst[i] = a[i]
 
 
+@njit(**NJIT_OPTS)
+def _dw_point(xp, w, k, oh, ox, bv):
+    """One output of a depthwise 3x3 / pad 1 / stride 1 conv, with explicit zero borders."""
+    H, W = xp.shape
+    acc = bv
+    for kh in range(3):
+        ih = oh + kh - 1
+        if 0 <= ih < H:
+            for kw in range(3):
+                iw = ox + kw - 1
+                if 0 <= iw < W:
+                    acc += w[k, kh, kw] * xp[ih, iw]
+    return acc
+
+
+@njit(parallel=True, **NJIT_OPTS)
+def _depthwise3x3_same(x, w, b, out, rb):
+    """Depthwise 3x3, stride 1, dilation 1, zero padding 1: no scratch at all.
+
+    Output and input planes have the same shape, so output row run ``i`` reads the
+    input at flat offsets ``i + (kh-1)*W + (kw-1)``: rows ``1 .. H-2`` of a block are
+    one long flat vector loop reading ``x`` directly.  The positions where that flat
+    view wraps across a row (columns 0 and W-1) and the first/last rows are then
+    recomputed exactly with explicit bounds.  Reads ``x`` once, writes ``out`` once.
+    """
+    N, C, H, W = x.shape
+    K = w.shape[0]
+    m = K // C
+    nrb = (H + rb - 1) // rb
+    for t in prange(N * C * nrb):
+        rbi = t % nrb
+        t2 = t // nrb
+        c = t2 % C
+        n = t2 // C
+        r0 = rbi * rb
+        r1 = min(H, r0 + rb)
+        xp = x[n, c]
+        xf = xp.reshape(-1)
+        a0 = max(r0, 1)
+        a1 = min(r1, H - 1)
+        for j in range(m):
+            k = c * m + j
+            bv = b[k]
+            of = out[n, k].reshape(-1)
+            if a1 > a0:
+                i0 = a0 * W + 1
+                L = (a1 - a0) * W - 2
+                if L > 0:
+                    w00 = w[k, 0, 0]
+                    w01 = w[k, 0, 1]
+                    w02 = w[k, 0, 2]
+                    w10 = w[k, 1, 0]
+                    w11 = w[k, 1, 1]
+                    w12 = w[k, 1, 2]
+                    w20 = w[k, 2, 0]
+                    w21 = w[k, 2, 1]
+                    w22 = w[k, 2, 2]
+                    u = i0 - W - 1
+                    v = i0 - 1
+                    z = i0 + W - 1
+                    p00 = xf[u:u + L]
+                    p01 = xf[u + 1:u + 1 + L]
+                    p02 = xf[u + 2:u + 2 + L]
+                    p10 = xf[v:v + L]
+                    p11 = xf[v + 1:v + 1 + L]
+                    p12 = xf[v + 2:v + 2 + L]
+                    p20 = xf[z:z + L]
+                    p21 = xf[z + 1:z + 1 + L]
+                    p22 = xf[z + 2:z + 2 + L]
+                    dst = of[i0:i0 + L]
+                    for i in range(L):
+                        dst[i] = (bv
+                                  + w00 * p00[i] + w01 * p01[i] + w02 * p02[i]
+                                  + w10 * p10[i] + w11 * p11[i] + w12 * p12[i]
+                                  + w20 * p20[i] + w21 * p21[i] + w22 * p22[i])
+                for oh in range(a0, a1):
+                    of[oh * W] = _dw_point(xp, w, k, oh, 0, bv)
+                    of[oh * W + W - 1] = _dw_point(xp, w, k, oh, W - 1, bv)
+            for oh in range(r0, r1):
+                if oh < a0 or oh >= a1:
+                    for ox in range(W):
+                        of[oh * W + ox] = _dw_point(xp, w, k, oh, ox, bv)
+
+
+@njit(parallel=True, **NJIT_OPTS)
+def _separable_fused(x, dwt, pw, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
+    """Depthwise (C*m, KH, KW) then pointwise (K, C*m), fused per block of output rows.
+
+    Each task computes the depthwise rows of every channel into a tile
+    ``mid[C*m, rows*OW]`` and mixes it into ``out`` right away, so no
+    ``(N, C*m, H_out, W_out)`` intermediate is ever allocated."""
+    N, C = x.shape[0], x.shape[1]
+    CM, KH, KW = dwt.shape
+    m = CM // C
+    K = pw.shape[0]
+    OH, OW = out.shape[2], out.shape[3]
+    nrb = (OH + rb - 1) // rb
+    Wp = mapw.shape[0]
+    CM4 = CM - CM % 4
+    for t in prange(N * nrb):
+        rbi = t % nrb
+        n = t // nrb
+        oh0 = rbi * rb
+        nr = min(OH, oh0 + rb) - oh0
+        P = nr * OW
+        nrows = (nr - 1) * sh + (KH - 1) * dh + 1
+        xs = np.empty(nrows * Wp, dtype=out.dtype)
+        mid = np.empty((CM, P), dtype=out.dtype)
+        for c in range(C):
+            _fill_plane(x[n, c], xs, oh0 * sh, maph, mapw, j0, j1, lo)
+            for j in range(m):
+                k = c * m + j
+                for r in range(nr):
+                    a = mid[k, r * OW:(r + 1) * OW]
+                    a[:] = 0
+                    for kh in range(KH):
+                        rowoff = (r * sh + kh * dh) * Wp
+                        for kw in range(KW):
+                            _axpy(a, xs, rowoff + kw * dw, sw, dwt[k, kh, kw], OW)
+        acc = np.empty((min(8, K), P), dtype=out.dtype)
+        for k0 in range(0, K, 8):
+            nk = min(K, k0 + 8) - k0
+            blk = acc[0:nk]
+            _mix_block(mid, 0, P, pw, b, k0, blk)
+            for kk in range(nk):
+                o = out[n, k0 + kk].reshape(-1)[oh0 * OW:oh0 * OW + P]
+                a = blk[kk, 0:P]
+                for i in range(P):
+                    o[i] = a[i]
+
+
 # --------------------------------------------------------------------------
 # Python-side selection
 # --------------------------------------------------------------------------
@@ -516,6 +662,11 @@ def depthwise(p, xc, wc, bc, out):
     OW = p.out_spatial[-1]
     rb = split_blocks(OH, -(-4 * threads // (n * p.in_channels)))
     rb = max(1, min(rb, 8192 // max(1, (OW + (p.kernel[1] - 1) * dw) * sh)))
+    if (p.kernel == (3, 3) and p.stride == (1, 1) and p.dilation == (1, 1)
+            and p.pad_lo == (1, 1) and p.pad_hi == (1, 1) and p.padding_mode == "zeros"
+            and min(p.in_spatial) >= 2):
+        _depthwise3x3_same(x4, w3, bc, o4, split_blocks(OH, -(-4 * threads // (n * p.in_channels))))
+        return out
     kern = _depthwise2d_3x3 if p.kernel == (3, 3) and sw == 1 else _depthwise2d
     lo = p.pad_lo[-1]
     j0, j1 = _interior(lo, p.in_spatial[-1], mapw.shape[0])
@@ -524,13 +675,27 @@ def depthwise(p, xc, wc, bc, out):
 
 
 def separable(params, x, dw, pw, b, out):
-    """Depthwise then pointwise; the intermediate is one ``(N, C*m, H_out, W_out)`` array."""
-    import dataclasses
-
+    """Depthwise then pointwise, fused per row block (no full intermediate)."""
     dwp, pwp = params
-    dwp = dataclasses.replace(dwp, dtype=pwp.dtype)
-    mid = np.empty(dwp.out_shape, pwp.dtype)
-    conv(dwp, x, dw, None, mid)
-    pw4 = np.asarray(pw).reshape(pwp.out_channels, pwp.in_channels, 1, 1)
-    conv(pwp, mid, pw4, b, out)
+    dtype = pwp.dtype
+    n = dwp.batch
+    xc = np.ascontiguousarray(x, dtype=dtype)
+    dwt = np.ascontiguousarray(dw, dtype=dtype).reshape((dwp.out_channels,) + dwp.kernel)
+    pw2 = np.ascontiguousarray(pw, dtype=dtype).reshape(pwp.out_channels, pwp.in_channels)
+    bc = _bias(b, pwp.out_channels, dtype)
+    if out.size == 0:
+        return out
+    x4 = xc.reshape((n, dwp.in_channels) + dwp.in_spatial)
+    o4 = out.reshape((n, pwp.out_channels) + pwp.out_spatial)
+    _, maph, mapw = _maps(dwp)
+    sh, sw = dwp.stride
+    dh, dw_ = dwp.dilation
+    OH, OW = dwp.out_spatial
+    threads = numba.get_num_threads()
+    # rows per task: >= 4 tasks per thread when possible, and a mid tile of <= ~256 KiB
+    rb = split_blocks(OH, -(-4 * threads // n))
+    rb = max(1, min(rb, (256 * 1024 // dtype.itemsize) // max(1, dwp.out_channels * OW)))
+    lo = dwp.pad_lo[-1]
+    j0, j1 = _interior(lo, dwp.in_spatial[-1], mapw.shape[0])
+    _separable_fused(x4, dwt, pw2, bc, o4, sh, sw, dh, dw_, maph, mapw, j0, j1, lo, rb)
     return out
