@@ -151,8 +151,285 @@ def run(backend, family, func, params, arrays, out):
 
 
 def _run_cuda(family, func, params, arrays, out):
-    # @@ CUDA-DISPATCH @@  (issue 5 replaces this with the lazy numba.cuda backend)
-    raise BackendUnavailableError(
-        "fastconv: a CUDA array was given but the CUDA backend is not available yet; "
-        "pass NumPy arrays (e.g. cupy.asnumpy(x) / x.cpu().numpy()) to use the CPU backend"
+    # @@ CUDA-DISPATCH @@  (issue 5: the lazy numba.cuda backend; helpers below are CUDA-only)
+    """Run ``fastconv._cuda.<family>.<func>`` on CUDA operands; return the output.
+
+    ``arrays`` are the operands in kernel order (``None`` allowed), the first
+    one a CUDA array; host operands (weights, bias) are copied to the device in
+    the compute dtype.  The output is allocated in the first operand's library
+    (CuPy / torch / numba) on its device, or ``out`` is validated and written.
+    Kernels are queued on the caller's current stream; the call returns without
+    waiting for them (as CuPy and torch do).
+    """
+    cuda = _cuda_module()
+    sim = _cuda_simulated(cuda)
+    mod = importlib.import_module(f"fastconv._cuda.{family}")
+    p_last = params[-1] if isinstance(params, tuple) else params
+    dtype = np.dtype(p_last.dtype)
+    out_shape = tuple(p_last.out_shape)
+    x = arrays[0]
+    names = tuple(_CUDA_NAMES[i] if i < len(_CUDA_NAMES) else f"operand {i}"
+                  for i in range(len(arrays)))
+    # several outputs (max pooling with indices: values, int64 indices) arrive as a tuple
+    want_idx = bool(getattr(p_last, "return_indices", False))
+    multi = isinstance(out, tuple) or want_idx
+    outs = list(out) if isinstance(out, tuple) else ([out, None] if want_idx else [out])
+    specs = [(out_shape, dtype)] + [(out_shape, np.dtype(np.int64))] * (len(outs) - 1)
+    onames = ["out"] if not multi else [f"out[{i}]" for i in range(len(outs))]
+    # -- routing rules, before anything touches a device ---------------------
+    devs = [(nm, _cuda_device_index(a, cuda, sim)) for nm, a in zip(names, arrays)
+            if a is not None and is_cuda_array(a)]
+    for onm, o, (shape, odtype) in zip(onames, outs, specs):
+        if o is None:
+            continue
+        if not is_cuda_array(o):
+            raise TypeError(
+                f"{onm} is a host array ({type(o).__name__}) but the inputs are CUDA arrays; "
+                "pass a CUDA array of the result's shape and dtype"
+            )
+        oshape, odt = _cuda_meta(o)
+        if oshape != shape:
+            raise ValueError(f"{onm} has shape {oshape}, expected {shape}")
+        if odt != odtype:
+            raise TypeError(f"{onm} has dtype {odt}, expected {odtype}")
+        if getattr(o, "__cuda_array_interface__", {}).get("data", (0, False))[1]:
+            raise ValueError(f"{onm} is read-only")
+        devs.append((onm, _cuda_device_index(o, cuda, sim)))
+    if len({d for _, d in devs}) > 1:
+        where = ", ".join(f"{nm} on device {d}" for nm, d in devs)
+        raise ValueError(f"operands are on different CUDA devices ({where}); put them on one device")
+    given = [(onm, o) for onm, o in zip(onames, outs) if o is not None]
+    for i, (onm, o) in enumerate(given):
+        others = [(nm, a) for nm, a in zip(names, arrays) if a is not None and is_cuda_array(a)]
+        for nm, a in others + given[i + 1:]:
+            if _cuda_overlap(a, o):
+                raise ValueError(f"{onm} overlaps {nm}; fastconv does not compute in place")
+    for nm, a in list(zip(names, arrays)) + given:
+        if a is not None and is_cuda_array(a) and sim != _cuda_is_sim_array(a):
+            if sim:
+                raise BackendUnavailableError(
+                    f"fastconv: {nm} is a {type(a).__name__} CUDA array but the CUDA simulator "
+                    "(NUMBA_ENABLE_CUDASIM=1) is active, which runs only its own device arrays "
+                    "(numba.cuda.to_device(...))"
+                )
+            raise TypeError(f"{nm} is a CUDA-simulator array but the simulator is not active")
+    dev = devs[0][1]
+    with _cuda_device_context(cuda, sim, dev):
+        stream = _cuda_stream_for(x, cuda, sim, dev)
+        sptr = _cuda_stream_ptr(stream, sim)
+        dev_arrays = tuple(
+            None if a is None else _cuda_view(a, cuda, sim, sptr) if is_cuda_array(a)
+            else cuda.to_device(np.ascontiguousarray(a, dtype=_cuda_host_dtype(a, dtype)),
+                                stream=stream)
+            for a in arrays
+        )
+        results, targets, kern_outs = [], [], []
+        for o, (shape, odtype) in zip(outs, specs):
+            r = o if o is not None else _cuda_alloc_like(x, shape, odtype, cuda, sim, dev, stream)
+            t = _cuda_view(r, cuda, sim, sptr)
+            results.append(r)
+            targets.append(t)
+            kern_outs.append(t if _cuda_is_c_contiguous(t)
+                             else cuda.device_array(shape, odtype, stream=stream))
+        getattr(mod, func)(params, *dev_arrays,
+                           out=tuple(kern_outs) if multi else kern_outs[0], stream=stream)
+        for t, k in zip(targets, kern_outs):
+            if t is not k:
+                from fastconv._cuda import _common as _cc
+
+                _cc.copy(k, t, stream)
+    return tuple(results) if multi else results[0]
+
+
+# ---------------------------------------------------------------------------
+# CUDA-only helpers (owned by issue 5; numba.cuda is imported only in here)
+# ---------------------------------------------------------------------------
+
+_CUDA_NAMES = ("input", "operand 1", "operand 2", "operand 3", "operand 4")
+
+
+def _cuda_host_dtype(a, dtype):
+    """Host operands go to the device in the compute dtype (complex stays complex)."""
+    kind = np.asarray(a).dtype.kind if not hasattr(a, "dtype") else np.dtype(a.dtype).kind
+    if kind == "c" and dtype.kind != "c":
+        return np.result_type(dtype, np.complex64)
+    return dtype
+
+
+def _cuda_module():
+    """``numba.cuda``, or BackendUnavailableError with what to install / do instead."""
+    try:
+        from numba import cuda
+    except Exception as e:  # ImportError, CudaSupportError, missing runtime libraries
+        raise BackendUnavailableError(
+            f"fastconv: a CUDA array was given but numba.cuda could not be imported ({e}). "
+            'Install the CUDA extra: pip install "fastconv[cuda12]" (or "fastconv[cuda13]"), '
+            "or pass NumPy arrays to use the CPU backend"
+        ) from e
+    if not _cuda_simulated(cuda):
+        try:
+            ok = cuda.is_available()
+        except Exception:  # pragma: no cover - driver errors
+            ok = False
+        if not ok:
+            raise BackendUnavailableError(
+                "fastconv: a CUDA array was given but no CUDA GPU/driver is usable "
+                "(numba.cuda.is_available() is False). Use a machine with an NVIDIA GPU, set "
+                "NUMBA_ENABLE_CUDASIM=1 before importing numba to run the CUDA simulator, or pass "
+                "NumPy arrays to use the CPU backend"
+            )
+    return cuda
+
+
+def _cuda_simulated(cuda):
+    import numba
+
+    return bool(getattr(numba.config, "ENABLE_CUDASIM", 0)) or not hasattr(cuda, "as_cuda_array")
+
+
+def _cuda_is_sim_array(a):
+    return bool(getattr(a, "__cuda_ndarray__", False)) and hasattr(a, "_ary")
+
+
+def _cuda_meta(a):
+    if _cuda_is_sim_array(a):
+        return tuple(a.shape), np.dtype(a.dtype)
+    iface = a.__cuda_array_interface__
+    return tuple(int(s) for s in iface["shape"]), np.dtype(iface["typestr"])
+
+
+def _cuda_device_index(a, cuda, sim):
+    """Device ordinal of a CUDA operand (duck-typed: CuPy ``.device.id``, torch ``.device.index``)."""
+    if _cuda_is_sim_array(a):
+        return 0
+    dev = getattr(a, "device", None)
+    for attr in ("id", "index"):
+        v = getattr(dev, attr, None)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return v
+    gpu_data = getattr(a, "gpu_data", None)  # numba DeviceNDArray
+    ctx = getattr(gpu_data, "context", None)
+    if ctx is not None:
+        return int(ctx.device.id)
+    if sim:
+        return 0
+    try:
+        return int(cuda.get_current_device().id)
+    except Exception:  # pragma: no cover
+        return 0
+
+
+def _cuda_extent(a):
+    """``(lo, hi)`` byte range an array may touch (for overlap checks)."""
+    if _cuda_is_sim_array(a):
+        return None
+    iface = a.__cuda_array_interface__
+    ptr = int(iface["data"][0])
+    shape = iface["shape"]
+    item = np.dtype(iface["typestr"]).itemsize
+    strides = iface.get("strides")
+    if strides is None:
+        strides = []
+        acc = item
+        for n in reversed(shape):
+            strides.append(acc)
+            acc *= n
+        strides.reverse()
+    if any(n == 0 for n in shape):
+        return (ptr, ptr)
+    lo = ptr + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+    hi = ptr + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0) + item
+    return lo, hi
+
+
+def _cuda_overlap(a, b):
+    if _cuda_is_sim_array(a) and _cuda_is_sim_array(b):
+        return bool(np.shares_memory(a._ary, b._ary))
+    if _cuda_is_sim_array(a) or _cuda_is_sim_array(b):
+        return False
+    ea, eb = _cuda_extent(a), _cuda_extent(b)
+    return ea[0] < eb[1] and eb[0] < ea[1]
+
+
+class _NullContext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _cuda_device_context(cuda, sim, dev):
+    if sim:
+        return _NullContext()
+    return cuda.gpus[dev]
+
+
+def _cuda_stream_for(x, cuda, sim, dev):
+    """The caller's current stream, as a numba stream."""
+    if sim:
+        return 0
+    cp = sys.modules.get("cupy")
+    if cp is not None and isinstance(x, cp.ndarray):
+        with cp.cuda.Device(dev):
+            ptr = int(cp.cuda.get_current_stream().ptr)
+        return cuda.external_stream(ptr) if ptr else cuda.default_stream()
+    tt = _torch_tensor_type()
+    if tt is not None and isinstance(x, tt):
+        ptr = int(sys.modules["torch"].cuda.current_stream(x.device).cuda_stream)
+        return cuda.external_stream(ptr) if ptr else cuda.default_stream()
+    s = getattr(x, "stream", 0)
+    if s and hasattr(s, "handle"):  # numba DeviceNDArray bound to a stream
+        return s
+    ptr = x.__cuda_array_interface__.get("stream")
+    if ptr is None:
+        return cuda.default_stream()
+    if ptr == 1:
+        return cuda.legacy_default_stream()
+    if ptr == 2:
+        return cuda.per_thread_default_stream()
+    return cuda.external_stream(int(ptr))
+
+
+def _cuda_stream_ptr(stream, sim):
+    if sim or stream is None or isinstance(stream, int):
+        return int(stream or 0)
+    try:
+        return int(stream.handle)  # numba Stream; the default stream is 0
+    except (TypeError, ValueError, AttributeError):  # pragma: no cover - other handle types
+        return int(stream)
+
+
+def _cuda_view(a, cuda, sim, stream_ptr):
+    """A numba device-array view of a CUDA operand (zero copy)."""
+    if sim:
+        return a
+    from numba.cuda.cudadrv.devicearray import DeviceNDArray
+
+    if isinstance(a, DeviceNDArray):
+        return a
+    iface_stream = a.__cuda_array_interface__.get("stream")
+    same = iface_stream is None or iface_stream == stream_ptr or (
+        iface_stream == 1 and stream_ptr == 0
     )
+    return cuda.as_cuda_array(a, sync=not same)
+
+
+def _cuda_is_c_contiguous(a):
+    if _cuda_is_sim_array(a):
+        return bool(a._ary.flags.c_contiguous)
+    return bool(a.is_c_contiguous())
+
+
+def _cuda_alloc_like(x, shape, dtype, cuda, sim, dev, stream):
+    """An empty output in ``x``'s library (CuPy, torch, else a numba device array)."""
+    if not sim:
+        cp = sys.modules.get("cupy")
+        if cp is not None and isinstance(x, cp.ndarray):
+            with cp.cuda.Device(dev):
+                return cp.empty(shape, dtype=dtype)
+        tt = _torch_tensor_type()
+        if tt is not None and isinstance(x, tt):
+            torch = sys.modules["torch"]
+            return torch.empty(shape, dtype=getattr(torch, dtype.name), device=x.device)
+    return cuda.device_array(shape, dtype=dtype, stream=stream)
