@@ -1,0 +1,604 @@
+"""CPU transposed-convolution kernels (numba.njit, parallel), written as a gather.
+
+Formulation (one for conv_transpose1d/2d/3d, viewed as 3-D with unit dims)
+--------------------------------------------------------------------------
+Along one axis with stride ``s``, padding ``p``, dilation ``d`` and kernel
+size ``K``, output ``o`` receives tap ``k`` from input ``i = (o + p - k*d)/s``
+when that is an integer in ``[0, L)``.  Writing ``o = q*s + r`` (``r`` the
+*phase*), the taps of phase ``r`` are the ``k`` with ``(r + p - k*d) % s == 0``
+and read input ``q + off`` with ``off = (r + p - k*d) // s``.  So each phase
+is a dense correlation over ``q`` with a small sub-kernel.
+
+The weight is packed once per call into, for every (group, block of ``KB``
+output channels, phase), a ``[taps][C_in/groups][KB]`` run
+(:func:`pack_plan` gives the offsets), so the micro-kernel streams its weights
+contiguously.  When a block is used by a single task (one image, one output
+depth, one row block -- the common inference case) that task packs it into a
+local buffer right before using it (``_pack_block``: in cache, no
+weight-sized temporary); otherwise ``_pack`` packs the whole weight up front.
+
+``_tconv`` runs in parallel over tasks = (batch, group, block of output
+channels, output depth, block of ``q`` rows).  A task copies the input rows it
+reads (all phases share them) into a small zero-bordered scratch slab -- the
+padding is never materialised for the whole input -- then, per channel block
+and phase, runs a register-tiled micro-kernel: 4 vectors of ``q`` positions
+(each ``V`` lanes: 16 float32 / 8 float64, explicit ``<V x float>`` LLVM
+vectors) x ``KB = 6`` output channels = 24 accumulators held in registers
+across the whole ``taps x C_in/groups`` reduction, then scatters the tile into
+the interleaved output (``o = q*s + r``) adding the bias.  Every output element
+is written exactly once by exactly one task, by the same sequence of
+operations whatever the task split: no races, results identical for any
+thread count, no col2im buffer (memory: output + inputs + per-task scratch,
+plus one packed copy of the weight when blocks are shared by several tasks).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import njit, prange
+from numba.core import cgutils, types
+from numba.extending import intrinsic, models, register_model
+
+from ._common import NJIT_OPTS, split_blocks
+
+KB = 6  # output channels per micro-tile (register block)
+NV = 4  # vectors of output positions per micro-tile
+TASKS_PER_THREAD = 2  # parallel tasks wanted per thread (when threads > 1)
+MIN_TASK_FLOPS = 4_000_000  # below ~40 us of work per task, do not split further
+
+# --------------------------------------------------------------------------
+# a minimal explicit SIMD vector type: <16 x float> / <8 x double>
+# --------------------------------------------------------------------------
+
+
+class FcVec(types.Type):
+    """An LLVM vector of ``lanes`` floats (register value, no memory)."""
+
+    def __init__(self, dtype, lanes):
+        self.dtype = dtype
+        self.lanes = lanes
+        super().__init__(name=f"FcVec({dtype}x{lanes})")
+
+
+@register_model(FcVec)
+class _FcVecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        elem = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(elem, fe_type.lanes))
+
+
+def _vec_of(arr):
+    if not isinstance(arr, types.Array) or arr.dtype not in (types.float32, types.float64):
+        return None
+    return FcVec(arr.dtype, 16 if arr.dtype == types.float32 else 8)
+
+
+def _elem_ptr(context, builder, aty, arr, idx):
+    ary = context.make_array(aty)(context, builder, arr)
+    return builder.gep(ary.data, [idx])
+
+
+@intrinsic
+def vload(typingctx, arr, idx):
+    """``lanes`` consecutive elements of a contiguous array from flat index ``idx``."""
+    vt = _vec_of(arr)
+    if vt is None:
+        return None
+    sig = vt(arr, types.intp)
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1])
+        llvt = context.get_value_type(sig.return_type)
+        vptr = builder.bitcast(ptr, llvt.as_pointer())
+        return builder.load(vptr, align=context.get_abi_sizeof(llvt.element))
+
+    return sig, codegen
+
+
+@intrinsic
+def vstore(typingctx, arr, idx, v):
+    """Store vector ``v`` at flat index ``idx`` of a contiguous array."""
+    vt = _vec_of(arr)
+    if vt is None or not isinstance(v, FcVec):
+        return None
+    sig = types.void(arr, types.intp, vt)
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1])
+        llvt = context.get_value_type(sig.args[2])
+        vptr = builder.bitcast(ptr, llvt.as_pointer())
+        builder.store(args[2], vptr, align=context.get_abi_sizeof(llvt.element))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def vbcast(typingctx, arr, idx):
+    """Vector with every lane equal to ``arr[idx]``."""
+    vt = _vec_of(arr)
+    if vt is None:
+        return None
+    sig = vt(arr, types.intp)
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1])
+        val = builder.load(ptr)
+        llvt = context.get_value_type(sig.return_type)
+        undef = ir.Constant(llvt, ir.Undefined)
+        v = builder.insert_element(undef, val, ir.Constant(ir.IntType(32), 0))
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), llvt.count), [0] * llvt.count)
+        return builder.shuffle_vector(v, undef, mask)
+
+    return sig, codegen
+
+
+@intrinsic
+def vzero(typingctx, arr):
+    """Zero vector with the lane type of ``arr``."""
+    vt = _vec_of(arr)
+    if vt is None:
+        return None
+    sig = vt(arr)
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(context.get_value_type(sig.return_type), None)
+
+    return sig, codegen
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    """``a * b + c`` lane-wise, one fused multiply-add."""
+    if not (isinstance(a, FcVec) and a == b == c):
+        return None
+    sig = a(a, a, a)
+
+    def codegen(context, builder, sig, args):
+        llvt = context.get_value_type(sig.return_type)
+        bits = 32 if sig.return_type.dtype == types.float32 else 64
+        fnty = ir.FunctionType(llvt, [llvt, llvt, llvt])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.fma.v{llvt.count}f{bits}")
+        return builder.call(fn, list(args))
+
+    return sig, codegen
+
+
+# --------------------------------------------------------------------------
+# kernels
+# --------------------------------------------------------------------------
+
+
+@njit(**NJIT_OPTS)
+def _micro(xs, plane, cg, toffs, twi, nt, wp, wb, o0, o1, o2, o3, tile, V):
+    """tile[(i*KB + kk)*V : +V] = sum over t, c of
+    xs[c*plane + toffs[t] + o_i : +V] * wp[wb + twi[t] + c*KB + kk].
+
+    24 accumulators (4 position vectors x KB=6 channels) stay in registers for
+    the whole reduction; each input vector feeds 6 FMAs, each weight 4.
+    """
+    a00 = vzero(xs)
+    a01 = a00
+    a02 = a00
+    a03 = a00
+    a04 = a00
+    a05 = a00
+    a10 = a00
+    a11 = a00
+    a12 = a00
+    a13 = a00
+    a14 = a00
+    a15 = a00
+    a20 = a00
+    a21 = a00
+    a22 = a00
+    a23 = a00
+    a24 = a00
+    a25 = a00
+    a30 = a00
+    a31 = a00
+    a32 = a00
+    a33 = a00
+    a34 = a00
+    a35 = a00
+    for t in range(nt):
+        xt = toffs[t]
+        wt = wb + twi[t]
+        for c in range(cg):
+            xo = xt + c * plane
+            wo = wt + c * KB
+            x0 = vload(xs, xo + o0)
+            x1 = vload(xs, xo + o1)
+            x2 = vload(xs, xo + o2)
+            x3 = vload(xs, xo + o3)
+            w = vbcast(wp, wo)
+            a00 = vfma(x0, w, a00)
+            a10 = vfma(x1, w, a10)
+            a20 = vfma(x2, w, a20)
+            a30 = vfma(x3, w, a30)
+            w = vbcast(wp, wo + 1)
+            a01 = vfma(x0, w, a01)
+            a11 = vfma(x1, w, a11)
+            a21 = vfma(x2, w, a21)
+            a31 = vfma(x3, w, a31)
+            w = vbcast(wp, wo + 2)
+            a02 = vfma(x0, w, a02)
+            a12 = vfma(x1, w, a12)
+            a22 = vfma(x2, w, a22)
+            a32 = vfma(x3, w, a32)
+            w = vbcast(wp, wo + 3)
+            a03 = vfma(x0, w, a03)
+            a13 = vfma(x1, w, a13)
+            a23 = vfma(x2, w, a23)
+            a33 = vfma(x3, w, a33)
+            w = vbcast(wp, wo + 4)
+            a04 = vfma(x0, w, a04)
+            a14 = vfma(x1, w, a14)
+            a24 = vfma(x2, w, a24)
+            a34 = vfma(x3, w, a34)
+            w = vbcast(wp, wo + 5)
+            a05 = vfma(x0, w, a05)
+            a15 = vfma(x1, w, a15)
+            a25 = vfma(x2, w, a25)
+            a35 = vfma(x3, w, a35)
+    vstore(tile, 0 * V, a00)
+    vstore(tile, 1 * V, a01)
+    vstore(tile, 2 * V, a02)
+    vstore(tile, 3 * V, a03)
+    vstore(tile, 4 * V, a04)
+    vstore(tile, 5 * V, a05)
+    vstore(tile, 6 * V, a10)
+    vstore(tile, 7 * V, a11)
+    vstore(tile, 8 * V, a12)
+    vstore(tile, 9 * V, a13)
+    vstore(tile, 10 * V, a14)
+    vstore(tile, 11 * V, a15)
+    vstore(tile, 12 * V, a20)
+    vstore(tile, 13 * V, a21)
+    vstore(tile, 14 * V, a22)
+    vstore(tile, 15 * V, a23)
+    vstore(tile, 16 * V, a24)
+    vstore(tile, 17 * V, a25)
+    vstore(tile, 18 * V, a30)
+    vstore(tile, 19 * V, a31)
+    vstore(tile, 20 * V, a32)
+    vstore(tile, 21 * V, a33)
+    vstore(tile, 22 * V, a34)
+    vstore(tile, 23 * V, a35)
+
+
+@njit(**NJIT_OPTS)
+def _fill(x, n, ci0, cg, didx, ndv, ih0, nrs, iw0, xw, xs):
+    """xs[c, j, r, col] = x[n, ci0+c, didx[j], ih0+r, iw0+col] (zero outside the input).
+
+    Flat indexing throughout (no per-row array views, which cost reference
+    counting in Numba).
+    """
+    C, ID, IH, IW = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    xf = x.reshape(-1)
+    lo = min(max(0, -iw0), xw)  # leading zero columns
+    hi = min(max(lo, IW - iw0), xw)  # end of copied columns
+    for c in range(cg):
+        for j in range(ndv):
+            pbase = ((n * C + ci0 + c) * ID + didx[j]) * IH
+            for r in range(nrs):
+                base = ((c * ndv + j) * nrs + r) * xw
+                ih = ih0 + r
+                if ih < 0 or ih >= IH:
+                    for col in range(xw):
+                        xs[base + col] = 0
+                else:
+                    src = (pbase + ih) * IW + iw0
+                    for col in range(lo):
+                        xs[base + col] = 0
+                    for col in range(lo, hi):
+                        xs[numba.uint64(base + col)] = xf[numba.uint64(src + col)]
+                    for col in range(hi, xw):
+                        xs[base + col] = 0
+
+
+@njit(**NJIT_OPTS)
+def _pack_block(wf, kg, kk_size, dofs, cg, g, cb, dst, base):
+    """dst[base + dofs[k] + c*KB + kk] = w[g*cg + c, cb*KB + kk, k] (flat tap k; zero past C_out/G).
+
+    ``dofs[k]`` = offset of the run of flat kernel tap ``k`` (each tap belongs to
+    exactly one phase): ``wofs[phase] + t*cg*KB`` with ``t`` its index in the phase.
+    Each ``w[ci, cb*KB:+KB, :]`` is one contiguous run, read while cached.
+    """
+    nk = min(KB, kg - cb * KB)
+    for c in range(cg):
+        src0 = ((g * cg + c) * kg + cb * KB) * kk_size
+        d0 = base + c * KB
+        for k in range(kk_size):
+            d = d0 + dofs[k]
+            s = src0 + k
+            for kk in range(KB):
+                # unsigned indices: no negative-index wraparound code (1.5x faster)
+                if kk < nk:
+                    dst[numba.uint64(d + kk)] = wf[numba.uint64(s + kk * kk_size)]
+                else:
+                    dst[numba.uint64(d + kk)] = 0
+
+
+@njit(parallel=True, **NJIT_OPTS)
+def _pack(wf, kg, kk_size, wp, dofs, blk, ncob, cg, groups):
+    """Whole packed weight: block (g, cb) at ``wp[(g*ncob + cb)*blk:]``, see :func:`_pack_block`."""
+    for gc in prange(groups * ncob):
+        _pack_block(wf, kg, kk_size, dofs, cg, gc // ncob, gc % ncob, wp, gc * blk)
+
+
+@njit(parallel=True, **NJIT_OPTS)
+def _tconv(x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, ntd, offd, nth, offh,
+           ntw, offw, wofs, blk, ncob, groups, cbt, rbq, V):
+    N, C, ID, IH, IW = x.shape
+    K, OD, OH, OW = out.shape[1], out.shape[2], out.shape[3], out.shape[4]
+    cg = C // groups
+    kg = K // groups
+    qh_max = (OH + sh - 1) // sh
+    qw_max = (OW + sw - 1) // sw
+    mnh = offh.min()
+    mxh = offh.max()
+    mnw = offw.min()
+    mxw = offw.max()
+    nchm = (qw_max + V - 1) // V
+    xw = nchm * V + mxw - mnw
+    ntb = (ncob + cbt - 1) // cbt
+    nqb = (qh_max + rbq - 1) // rbq
+    mtd = offd.shape[1]
+    mth = offh.shape[1]
+    mtw = offw.shape[1]
+    mt = mtd * mth * mtw
+    nphw = sh * sw
+    of = out.reshape(-1)
+    ntask = N * groups * ntb * OD * nqb
+    for task in prange(ntask):
+        qbi = task % nqb
+        t2 = task // nqb
+        od = t2 % OD
+        t2 //= OD
+        tbi = t2 % ntb
+        t2 //= ntb
+        g = t2 % groups
+        n = t2 // groups
+        rd = od % sd
+        qd = od // sd
+        didx = np.empty(mtd, np.int64)
+        dsel = np.empty(mtd, np.int64)
+        ndv = 0
+        for jd in range(ntd[rd]):
+            idd = qd + offd[rd, jd]
+            if 0 <= idd < ID:
+                didx[ndv] = idd
+                dsel[ndv] = jd
+                ndv += 1
+        qh0 = qbi * rbq
+        qh1 = min(qh_max, qh0 + rbq)
+        nrs = qh1 - qh0 + mxh - mnh
+        plane = max(1, ndv) * nrs * xw
+        xs = np.empty(cg * plane + V, dtype=out.dtype)
+        xs[cg * plane:] = 0
+        if ndv > 0:
+            _fill(x, n, g * cg, cg, didx, ndv, qh0 + mnh, nrs, mnw, xw, xs)
+        # tap tables of every (rh, rw) phase of this task: scratch offset, weight offset
+        toffs = np.empty((nphw, mt), np.int64)
+        twi = np.empty((nphw, mt), np.int64)
+        ntp = np.zeros(nphw, np.int64)
+        for rh in range(sh):
+            for rw in range(sw):
+                pw = rh * sw + rw
+                ph = rd * nphw + pw
+                nt = 0
+                for jv in range(ndv):
+                    jd = dsel[jv]
+                    for jh in range(nth[rh]):
+                        for jw in range(ntw[rw]):
+                            row = jv * nrs + offh[rh, jh] - mnh
+                            toffs[pw, nt] = row * xw + offw[rw, jw] - mnw
+                            twi[pw, nt] = wofs[ph] + ((jd * nth[rh] + jh) * ntw[rw] + jw) * cg * KB
+                            nt += 1
+                ntp[pw] = nt
+        tile = np.empty(NV * KB * V, dtype=out.dtype)
+        wl = np.empty(blk + 16 if local_pack else 1, dtype=out.dtype)
+        wl[wl.shape[0] - 1] = 0
+        cb0 = tbi * cbt
+        cb1 = min(ncob, cb0 + cbt)
+        for cb in range(cb0, cb1):
+            if local_pack:
+                # this task is the only user of block (g, cb): pack it into a local
+                # buffer that stays in cache instead of a whole-weight pass
+                _pack_block(wf, kg, kk_size, dofs, cg, g, cb, wl, 0)
+                warr = wl
+                wb = 0
+            else:
+                warr = wp
+                wb = (g * ncob + cb) * blk
+            for rh in range(sh):
+                nqh = min(qh1, (OH - rh + sh - 1) // sh) - qh0
+                if nqh <= 0:
+                    continue
+                for rw in range(sw):
+                    qw = (OW - rw + sw - 1) // sw
+                    if qw <= 0:
+                        continue
+                    pw = rh * sw + rw
+                    nch = (qw + V - 1) // V
+                    nslot = nqh * nch
+                    for s0 in range(0, nslot, NV):
+                        ns = min(NV, nslot - s0)
+                        o0 = (s0 // nch) * xw + (s0 % nch) * V
+                        o1 = o0
+                        o2 = o0
+                        o3 = o0
+                        if ns > 1:
+                            o1 = ((s0 + 1) // nch) * xw + ((s0 + 1) % nch) * V
+                        if ns > 2:
+                            o2 = ((s0 + 2) // nch) * xw + ((s0 + 2) % nch) * V
+                        if ns > 3:
+                            o3 = ((s0 + 3) // nch) * xw + ((s0 + 3) % nch) * V
+                        _micro(xs, plane, cg, toffs[pw], twi[pw], ntp[pw], warr, wb,
+                               o0, o1, o2, o3, tile, V)
+                        for i in range(ns):
+                            s = s0 + i
+                            oh = (qh0 + s // nch) * sh + rh
+                            q0 = (s % nch) * V
+                            nl = min(V, qw - q0)
+                            for kk in range(min(KB, kg - cb * KB)):
+                                co = g * kg + cb * KB + kk
+                                bv = b[co]
+                                ob = (((n * K + co) * OD + od) * OH + oh) * OW + q0 * sw + rw
+                                tb = (i * KB + kk) * V
+                                for lane in range(nl):
+                                    v = tile[numba.uint64(tb + lane)] + bv
+                                    of[numba.uint64(ob + lane * sw)] = v
+
+
+# --------------------------------------------------------------------------
+# Python driver
+# --------------------------------------------------------------------------
+
+
+def _to3(v, nd, fill=1):
+    return (fill,) * (3 - nd) + tuple(v)
+
+
+@functools.lru_cache(maxsize=256)
+def phase_taps(k, s, p, d):
+    """Per phase ``r`` of one axis: ``(count[s], tap_k[s, m], tap_off[s, m])``.
+
+    Tap ``k`` contributes to outputs ``o = q*s + r`` from input ``q + off`` with
+    ``off = (r + p - k*d) / s`` whenever that division is exact.  Cached: the
+    returned arrays are shared and must not be modified.
+    """
+    lists = []
+    for r in range(s):
+        lists.append([(kk, (r + p - kk * d) // s) for kk in range(k) if (r + p - kk * d) % s == 0])
+    m = max(1, max(len(t) for t in lists))
+    cnt = np.array([len(t) for t in lists], np.int64)
+    tk = np.zeros((s, m), np.int64)
+    toff = np.zeros((s, m), np.int64)
+    for r, t in enumerate(lists):
+        for j, (kk, off) in enumerate(t):
+            tk[r, j] = kk
+            toff[r, j] = off
+    # padded entries reuse a real offset so min/max over the table stay meaningful
+    for r, t in enumerate(lists):
+        fillv = t[0][1] if t else (p + r) // s
+        toff[r, len(t):] = fillv
+    return cnt, tk, toff
+
+
+def _bias(b, k, dtype):
+    if b is None:
+        return np.zeros(k, dtype)
+    return np.ascontiguousarray(b, dtype=dtype)
+
+
+def pack_plan(p, tables):
+    """Offsets of the packed weight layout: ``(dofs, wofs, blk, ncob)``.
+
+    Block ``(g, cb)`` (``KB`` output channels) holds, per phase ``ph`` at
+    ``wofs[ph]``, ``[taps][C_in/groups][KB]``; ``dofs[k]`` is where flat kernel
+    tap ``k`` starts (every tap belongs to exactly one phase per axis).
+    """
+    (ntd, tkd, _), (nth, tkh, _), (ntw, tkw, _) = tables
+    sd, sh, sw = len(ntd), len(nth), len(ntw)
+    KD, KH, KW = _to3(p.kernel, p.nd)
+    kg = p.out_channels // p.groups
+    cg = p.in_channels // p.groups
+    ncob = -(-kg // KB)
+    wofs = np.zeros(sd * sh * sw, np.int64)
+    dofs = np.zeros(KD * KH * KW, np.int64)
+    total = 0
+    for rd in range(sd):
+        for rh in range(sh):
+            for rw in range(sw):
+                wofs[(rd * sh + rh) * sw + rw] = total * cg * KB
+                for jd in range(ntd[rd]):
+                    for jh in range(nth[rh]):
+                        for jw in range(ntw[rw]):
+                            k = (tkd[rd, jd] * KH + tkh[rh, jh]) * KW + tkw[rw, jw]
+                            dofs[k] = total * cg * KB
+                            total += 1
+    assert total == KD * KH * KW
+    return dofs, wofs, total * cg * KB, ncob
+
+
+def pack_weights(p, wc, tables):
+    """The whole packed weight (1-D) plus :func:`pack_plan`'s offsets."""
+    dofs, wofs, blk, ncob = pack_plan(p, tables)
+    kg = p.out_channels // p.groups
+    cg = p.in_channels // p.groups
+    wp = np.empty(p.groups * ncob * blk + 16, wc.dtype)
+    wp[-16:] = 0
+    _pack(wc.reshape(-1), kg, math.prod(p.kernel), wp, dofs, blk, ncob, cg, p.groups)
+    return wp, wofs, blk, ncob
+
+
+def conv_transpose(p, x, w, b, out):
+    """Compute conv_transpose{nd}d into ``out`` (C-contiguous, shape ``p.out_shape``)."""
+    dtype = p.dtype
+    nd = p.nd
+    n = p.batch
+    if out.size == 0:
+        return out
+    xc = np.ascontiguousarray(x, dtype=dtype)
+    wc = np.ascontiguousarray(w, dtype=dtype)
+    bc = _bias(b, p.out_channels, dtype)
+    ks = _to3(p.kernel, nd)
+    ss = _to3(p.stride, nd)
+    ps = _to3(p.padding, nd, 0)
+    ds = _to3(p.dilation, nd)
+    tables = [phase_taps(ks[a], ss[a], ps[a], ds[a]) for a in range(3)]
+    x5 = xc.reshape((n, p.in_channels) + _to3(p.in_spatial, nd))
+    o5 = out.reshape((n, p.out_channels) + _to3(p.out_spatial, nd))
+    V = 16 if dtype == np.float32 else 8
+    OD, OH, OW = o5.shape[2:]
+    cg = p.in_channels // p.groups
+    kg = p.out_channels // p.groups
+    ncob = -(-kg // KB)
+    qh_max = -(-OH // ss[1])
+    qw_max = -(-OW // ss[2])
+    offh, offw = tables[1][2], tables[2][2]
+    xw = -(-qw_max // V) * V + int(offw.max() - offw.min())
+    mtd = tables[0][1].shape[1]
+    # q-row blocks: bound the per-task scratch (~1 MiB) and make enough tasks
+    threads = numba.get_num_threads()
+    # every extra task sharing the same rows re-fills its scratch slab: one task
+    # on one thread, a few per thread otherwise (load balance on a shared machine)
+    want = 1 if threads == 1 else TASKS_PER_THREAD * threads
+    # small problems: no split (a task should be worth waking a thread for)
+    flops = 2 * n * p.in_channels * math.prod(p.in_spatial) * kg * math.prod(p.kernel)
+    want = max(1, min(want, flops // MIN_TASK_FLOPS))
+    row_bytes = cg * mtd * xw * dtype.itemsize
+    rbq = max(1, min(qh_max, (1 << 20) // max(1, row_bytes) - int(offh.max() - offh.min())))
+    outer = n * p.groups * OD
+    nqb = -(-qh_max // rbq)
+    cbt = ncob
+    if outer * nqb < want:
+        # split output channels first (each task then packs its own weight
+        # blocks), then rows (the scratch copy is shared by fewer tasks)
+        ntb = min(ncob, -(-want // (outer * nqb)))
+        cbt = -(-ncob // ntb)
+        ntb = -(-ncob // cbt)
+        if outer * nqb * ntb < want:
+            nqb2 = min(qh_max, -(-want // (outer * ntb)))
+            rbq = min(rbq, split_blocks(qh_max, nqb2))
+            nqb = -(-qh_max // rbq)
+    dofs, wofs, blk, ncob = pack_plan(p, tables)
+    # a weight block used by a single task is packed by that task (in cache);
+    # otherwise the whole weight is packed once up front
+    local_pack = n * OD * nqb == 1
+    if local_pack:
+        wp = np.zeros(1, dtype)
+    else:
+        wp = np.empty(p.groups * ncob * blk + 16, dtype)
+        _pack(wc.reshape(-1), kg, math.prod(p.kernel), wp, dofs, blk, ncob, cg, p.groups)
+    _tconv(x5, wc.reshape(-1), math.prod(p.kernel), dofs, wp, local_pack, bc, o5,
+           ss[0], ss[1], ss[2], tables[0][0], tables[0][2], tables[1][0], offh, tables[2][0],
+           offw, wofs, blk, ncob, p.groups, cbt, rbq, V)
+    return out
