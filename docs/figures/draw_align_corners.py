@@ -10,7 +10,7 @@ drawn at the source coordinate that torch's rule gives it:
 * ``align_corners=True``: ``src = i * (in - 1) / (out - 1)`` -- the first and
   last output centres coincide with the first and last input centres.
 
-The coordinates come from ``fastconv._cpu.interpolate.linear_table`` (the
+The coordinates come from ``fastconv._tables.linear_table`` (the
 library's own index/weight tables), so the picture shows what the kernels do.
 ``draw(outdir)`` writes ``align_corners.png``.
 """
@@ -25,7 +25,7 @@ L_IN, L_OUT = 4, 8
 
 
 def _coords(align_corners):
-    from fastconv._cpu.interpolate import linear_table
+    from fastconv._tables import linear_table
 
     idx, w = linear_table(np.float64, L_IN, L_OUT, None, align_corners)
     return idx[0] * w[0] + idx[1] * w[1]  # weighted source position (pixel-centre units)

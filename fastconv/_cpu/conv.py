@@ -35,7 +35,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from ._common import NJIT_OPTS, pad_index_map, split_blocks
+from .._tables import pad_index_map
+from ._common import NJIT_OPTS, split_blocks
 
 
 # Vectorisation rule for every hot loop below: index only contiguous 1-D slices
@@ -527,7 +528,6 @@ def _separable_fused(x, dwt, pw, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo,
     OH, OW = out.shape[2], out.shape[3]
     nrb = (OH + rb - 1) // rb
     Wp = mapw.shape[0]
-    CM4 = CM - CM % 4
     for t in prange(N * nrb):
         rbi = t % nrb
         n = t // nrb

@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._common import NJIT_OPTS, split_blocks
+from .._tables import _avg_divisors, _adaptive_tables  # noqa: F401  (plain-NumPy tables shared with _cuda)
 
 
 @njit(inline="always")
@@ -465,30 +466,6 @@ def _row_block(planes_times_depth, rows):
     return max(1, min(rb, 64))
 
 
-def _avg_divisors(p, dtype):
-    """Per-axis divisor factors (D, H, W order); their product is torch's divisor."""
-    ins = _to3(p.in_spatial, p.nd, 1)
-    ks = _to3(p.kernel, p.nd, 1)
-    ss = _to3(p.stride, p.nd, 1)
-    ps = _to3(p.padding, p.nd, 0)
-    outs = _to3(p.out_spatial, p.nd, 1)
-    facs = []
-    for L, k, s, pad, o in zip(ins, ks, ss, ps, outs):
-        start = np.arange(o, dtype=np.int64) * s - pad
-        if p.divisor_override is not None:
-            f = np.ones(o, dtype)
-        elif p.count_include_pad:
-            f = (np.minimum(start + k, L + pad) - start).astype(dtype)
-        else:
-            cnt = np.minimum(start + k, L) - np.maximum(start, 0)
-            f = cnt.astype(dtype)
-            f[cnt <= 0] = np.inf  # empty window: 0 / inf = 0, as torch writes 0
-        facs.append(np.ascontiguousarray(f))
-    if p.divisor_override is not None:
-        facs[0] = facs[0] * dtype.type(p.divisor_override)
-    return facs
-
-
 def _every_window_hits_input(p):
     """True when every window has an in-bounds tap on every axis (always with dilation 1)."""
     for L, k, s, pad, d, o in zip(p.in_spatial, p.kernel, p.stride, p.padding, p.dilation,
@@ -548,13 +525,6 @@ def avg_pool(p, x, out):
         return out
     _avg_sep(xv, ov, kd, kh, kw, sd, sh, sw, pd, ph, pw, divd, divh, divw, rb)
     return out
-
-
-def _adaptive_tables(L, O):
-    i = np.arange(O, dtype=np.int64)
-    start = (i * L) // O
-    end = -((-(i + 1) * L) // O)
-    return start, end
 
 
 def _adaptive_setup(p, x):

@@ -56,6 +56,7 @@ from numba import njit, prange
 
 from ._common import NJIT_OPTS, split_blocks
 from ._simd import lanes, vadd, vfma, vload, vmul, vsplat, vstore
+from .._tables import _ext_map  # noqa: F401  (plain-NumPy tables shared with _cuda)
 
 # FMA contraction only (no reassociation): results stay within the stated bound.
 _FAST = dict(NJIT_OPTS, fastmath={"contract"})
@@ -841,7 +842,6 @@ def _fused7x7(x, k, out, off0, off1, r0, r1, c0, c1, rb, map0, map1, fill):
             _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1)
 
 
-
 # --------------------------------------------------------------------------
 # Python-side selection
 # --------------------------------------------------------------------------
@@ -930,19 +930,6 @@ def _fused2d(x, k, res, offs, boundary="fill", fillvalue=0):
     rb = _rows_block(OH, 1, cap=32)
     _FUSED[K](x, k, res, offs[0], offs[1], r0, r1, c0, c1, rb, m0, m1, fill)
     return True
-
-
-def _ext_map(n, lo, length, boundary):
-    """Source index of extended coordinates lo .. lo+length-1 along an axis of size n."""
-    src = np.arange(lo, lo + length, dtype=np.int64)
-    if boundary == "fill":
-        src[(src < 0) | (src >= n)] = -1
-    elif boundary == "wrap":
-        src %= n
-    else:  # symm: reflect with the edge sample repeated, period 2n
-        src %= 2 * n
-        src = np.where(src >= n, 2 * n - 1 - src, src)
-    return np.ascontiguousarray(src, dtype=np.int64)
 
 
 def _mapped2d(p, x, k, res, offs):

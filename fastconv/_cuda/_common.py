@@ -18,7 +18,7 @@ from numba import cuda
 # The padding-mode index arithmetic is shared with the CPU backend, not copied:
 # ``pad_index_map`` is a NumPy-only helper (no numba import), so this is the
 # one place the CUDA backend touches ``fastconv._cpu``.
-from .._cpu._common import pad_index_map
+from .._tables import pad_index_map
 
 SIMULATOR = bool(getattr(numba.config, "ENABLE_CUDASIM", 0)) or not hasattr(cuda, "as_cuda_array")
 

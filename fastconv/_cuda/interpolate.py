@@ -19,7 +19,7 @@ from numba import cuda
 
 from . import _launch
 from ._common import cached_table, empty, view, view_or_copy
-from .._cpu.interpolate import tables as _tables
+from .._tables import tables as _tables
 
 
 @cuda.jit(cache=True)

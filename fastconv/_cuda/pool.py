@@ -25,7 +25,7 @@ from ._common import cached_table, empty, view, view_or_copy
 
 # Pure-Python table builders shared with the CPU backend (no second copy of
 # the divisor / adaptive-window rules).
-from .._cpu.pool import _adaptive_tables, _avg_divisors
+from .._tables import _adaptive_tables, _avg_divisors
 
 
 @cuda.jit(cache=True)

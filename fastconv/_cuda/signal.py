@@ -32,7 +32,7 @@ from numba import cuda
 
 from . import _launch
 from ._common import cached_table, empty, view
-from .._cpu.signal import _ext_map
+from .._tables import _ext_map
 
 
 @cuda.jit(cache=True)
