@@ -505,59 +505,70 @@ def _depthwise3x3_same(x, w, b, out, rb):
                                   + w00 * p00[i] + w01 * p01[i] + w02 * p02[i]
                                   + w10 * p10[i] + w11 * p11[i] + w12 * p12[i]
                                   + w20 * p20[i] + w21 * p21[i] + w22 * p22[i])
-                for oh in range(a0, a1):
-                    of[oh * W] = _dw_point(xp, w, k, oh, 0, bv)
-                    of[oh * W + W - 1] = _dw_point(xp, w, k, oh, W - 1, bv)
+                if W < 3 or H < 3:
+                    for oh in range(a0, a1):
+                        of[oh * W] = _dw_point(xp, w, k, oh, 0, bv)
+                        of[oh * W + W - 1] = _dw_point(xp, w, k, oh, W - 1, bv)
+                else:
+                    _dw_side_columns(xf, of, w, k, bv, a0, a1, W)
             for oh in range(r0, r1):
                 if oh < a0 or oh >= a1:
-                    for ox in range(W):
-                        of[oh * W + ox] = _dw_point(xp, w, k, oh, ox, bv)
+                    if W < 3 or H < 3:
+                        for ox in range(W):
+                            of[oh * W + ox] = _dw_point(xp, w, k, oh, ox, bv)
+                    else:
+                        _dw_edge_row(xp, xf, of, w, k, bv, oh, H, W)
 
 
-@njit(parallel=True, **NJIT_OPTS)
-def _separable_fused(x, dwt, pw, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
-    """Depthwise (C*m, KH, KW) then pointwise (K, C*m), fused per block of output rows.
+@njit(**NJIT_OPTS)
+def _dw_side_columns(xf, of, w, k, bv, a0, a1, W):
+    """Columns 0 and W-1 of rows a0..a1-1 (1 <= a0, a1 <= H-1): six taps, no branches."""
+    w00 = w[k, 0, 0]
+    w01 = w[k, 0, 1]
+    w02 = w[k, 0, 2]
+    w10 = w[k, 1, 0]
+    w11 = w[k, 1, 1]
+    w12 = w[k, 1, 2]
+    w20 = w[k, 2, 0]
+    w21 = w[k, 2, 1]
+    w22 = w[k, 2, 2]
+    for oh in range(a0, a1):
+        u = (oh - 1) * W
+        v = oh * W
+        z = (oh + 1) * W
+        of[v] = (bv + w01 * xf[u] + w02 * xf[u + 1] + w11 * xf[v] + w12 * xf[v + 1]
+                 + w21 * xf[z] + w22 * xf[z + 1])
+        e = W - 2
+        of[v + W - 1] = (bv + w00 * xf[u + e] + w01 * xf[u + e + 1] + w10 * xf[v + e]
+                         + w11 * xf[v + e + 1] + w20 * xf[z + e] + w21 * xf[z + e + 1])
 
-    Each task computes the depthwise rows of every channel into a tile
-    ``mid[C*m, rows*OW]`` and mixes it into ``out`` right away, so no
-    ``(N, C*m, H_out, W_out)`` intermediate is ever allocated."""
-    N, C = x.shape[0], x.shape[1]
-    CM, KH, KW = dwt.shape
-    m = CM // C
-    K = pw.shape[0]
-    OH, OW = out.shape[2], out.shape[3]
-    nrb = (OH + rb - 1) // rb
-    Wp = mapw.shape[0]
-    for t in prange(N * nrb):
-        rbi = t % nrb
-        n = t // nrb
-        oh0 = rbi * rb
-        nr = min(OH, oh0 + rb) - oh0
-        P = nr * OW
-        nrows = (nr - 1) * sh + (KH - 1) * dh + 1
-        xs = np.empty(nrows * Wp, dtype=out.dtype)
-        mid = np.empty((CM, P), dtype=out.dtype)
-        for c in range(C):
-            _fill_plane(x[n, c], xs, oh0 * sh, maph, mapw, j0, j1, lo)
-            for j in range(m):
-                k = c * m + j
-                for r in range(nr):
-                    a = mid[k, r * OW:(r + 1) * OW]
-                    a[:] = 0
-                    for kh in range(KH):
-                        rowoff = (r * sh + kh * dh) * Wp
-                        for kw in range(KW):
-                            _axpy(a, xs, rowoff + kw * dw, sw, dwt[k, kh, kw], OW)
-        acc = np.empty((min(8, K), P), dtype=out.dtype)
-        for k0 in range(0, K, 8):
-            nk = min(K, k0 + 8) - k0
-            blk = acc[0:nk]
-            _mix_block(mid, 0, P, pw, b, k0, blk)
-            for kk in range(nk):
-                o = out[n, k0 + kk].reshape(-1)[oh0 * OW:oh0 * OW + P]
-                a = blk[kk, 0:P]
-                for i in range(P):
-                    o[i] = a[i]
+
+@njit(**NJIT_OPTS)
+def _dw_edge_row(xp, xf, of, w, k, bv, oh, H, W):
+    """Row 0 or H-1 (H, W >= 3): the two in-bounds input rows as vector runs, corners exact."""
+    if oh == 0:
+        ra, rb_, ka = 0, 1, 1  # input rows 0, 1 meet kernel rows 1, 2
+    else:
+        ra, rb_, ka = H - 2, H - 1, 0  # input rows H-2, H-1 meet kernel rows 0, 1
+    wa0 = w[k, ka, 0]
+    wa1 = w[k, ka, 1]
+    wa2 = w[k, ka, 2]
+    wb0 = w[k, ka + 1, 0]
+    wb1 = w[k, ka + 1, 1]
+    wb2 = w[k, ka + 1, 2]
+    L = W - 2
+    p0 = xf[ra * W:ra * W + L]
+    p1 = xf[ra * W + 1:ra * W + 1 + L]
+    p2 = xf[ra * W + 2:ra * W + 2 + L]
+    q0 = xf[rb_ * W:rb_ * W + L]
+    q1 = xf[rb_ * W + 1:rb_ * W + 1 + L]
+    q2 = xf[rb_ * W + 2:rb_ * W + 2 + L]
+    dst = of[oh * W + 1:oh * W + 1 + L]
+    for i in range(L):
+        dst[i] = (bv + wa0 * p0[i] + wa1 * p1[i] + wa2 * p2[i]
+                  + wb0 * q0[i] + wb1 * q1[i] + wb2 * q2[i])
+    of[oh * W] = _dw_point(xp, w, k, oh, 0, bv)
+    of[oh * W + W - 1] = _dw_point(xp, w, k, oh, W - 1, bv)
 
 
 # --------------------------------------------------------------------------
