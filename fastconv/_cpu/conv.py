@@ -122,6 +122,25 @@ def _init_rows(acc, b, k0, OW):
             a[i] = bv
 
 
+@njit(**NJIT_OPTS)
+def _decode_task(t, nrb, OD, nkb, groups, rb, OH, Kg, kb):
+    """Task t of (batch, group, channel block, output depth, row block), innermost last.
+
+    Returns ``(n, g, od, oh0, nr, k0, nk)``: rows ``oh0 .. oh0+nr`` of output
+    channels ``k0 .. k0+nk``."""
+    rbi = t % nrb
+    t2 = t // nrb
+    od = t2 % OD
+    t2 //= OD
+    kbi = t2 % nkb
+    t2 //= nkb
+    g = t2 % groups
+    n = t2 // groups
+    oh0 = rbi * rb
+    k0 = g * Kg + kbi * kb
+    return n, g, od, oh0, min(OH, oh0 + rb) - oh0, k0, min(g * Kg + Kg, k0 + kb) - k0
+
+
 @njit(parallel=True, **NJIT_OPTS)
 def _conv_rows(x, w, b, out, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1, lo,
                groups, kb, rb):
@@ -134,18 +153,7 @@ def _conv_rows(x, w, b, out, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1, l
     nrb = (OH + rb - 1) // rb
     Wp = (OW - 1) * sw + (KW - 1) * dw + 1
     for t in prange(N * groups * nkb * OD * nrb):
-        rbi = t % nrb
-        t2 = t // nrb
-        od = t2 % OD
-        t2 //= OD
-        kbi = t2 % nkb
-        t2 //= nkb
-        g = t2 % groups
-        n = t2 // groups
-        oh0 = rbi * rb
-        nr = min(OH, oh0 + rb) - oh0
-        k0 = g * Kg + kbi * kb
-        nk = min(g * Kg + Kg, k0 + kb) - k0
+        n, g, od, oh0, nr, k0, nk = _decode_task(t, nrb, OD, nkb, groups, rb, OH, Kg, kb)
         xs = np.empty((Cg, KD, (nr - 1) * sh + (KH - 1) * dh + 1, Wp), dtype=out.dtype)
         _fill_tile(x, xs, n, g * Cg, od, oh0, sd, sh, dd, mapd, maph, mapw, j0, j1, lo)
         acc = np.empty((nk, OW), dtype=out.dtype)
@@ -177,18 +185,7 @@ def _conv_rows_k3(x, w, b, out, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1
     Wp = OW + 2 * dw
     d2 = 2 * dw
     for t in prange(N * groups * nkb * OD * nrb):
-        rbi = t % nrb
-        t2 = t // nrb
-        od = t2 % OD
-        t2 //= OD
-        kbi = t2 % nkb
-        t2 //= nkb
-        g = t2 % groups
-        n = t2 // groups
-        oh0 = rbi * rb
-        nr = min(OH, oh0 + rb) - oh0
-        k0 = g * Kg + kbi * kb
-        nk = min(g * Kg + Kg, k0 + kb) - k0
+        n, g, od, oh0, nr, k0, nk = _decode_task(t, nrb, OD, nkb, groups, rb, OH, Kg, kb)
         xs = np.empty((Cg, KD, (nr - 1) * sh + 2 * dh + 1, Wp), dtype=out.dtype)
         _fill_tile(x, xs, n, g * Cg, od, oh0, sd, sh, dd, mapd, maph, mapw, j0, j1, lo)
         # Stride 1 along H: the rows of the tile are computed as one flat run
