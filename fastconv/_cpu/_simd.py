@@ -1,0 +1,350 @@
+"""A small explicit-SIMD layer for Numba: LLVM vector types and a few intrinsics.
+
+Two vector types are defined at module level (so ``cache=True`` kernels that
+use them can be pickled and reloaded):
+
+``f32x16``  ``<16 x float>``  -- one zmm register of float32
+``f64x8``   ``<8 x double>``  -- one zmm register of float64
+
+The lane count follows the array's dtype: an operation on a float32 array
+yields an ``f32x16``, on a float64 array an ``f64x8``.  On CPUs without
+AVX-512, LLVM legalises the 512-bit operations into pairs of ymm (or four xmm)
+instructions, so results are identical, only slower.
+
+Intrinsics (all usable inside ``@njit`` code only; no bounds checks -- the
+caller guarantees ``0 <= i`` and ``i + lanes <= a.size``, or ``i + n`` for
+the masked forms):
+
+=========================  ====================================================
+``vload(a, i)``            ``a[i:i+L]`` as a vector (``a`` 1-D contiguous)
+``vstore(a, i, v)``        ``a[i:i+L] = v``
+``vload_masked(a, i, n)``  lanes ``< n`` from ``a[i:i+n]``, other lanes 0
+``vstore_masked(a, i, v, n)``  store only the first ``n`` lanes
+``vstore_lanes(a, i, v, lo, hi)``  store lanes ``lo <= k < hi`` to ``a[i+k]``
+``vbroadcast(a, i)``       ``a[i]`` in every lane
+``vsplat(x, a)``           the scalar ``x`` (cast to ``a``'s dtype) in every lane
+``vzeros(a)``              zero vector of ``a``'s dtype
+``vfma(x, y, z)``          ``x * y + z`` fused (``llvm.fma``)
+``vadd(x, y)``, ``vmul(x, y)``  lane-wise
+``vhsum(v)``               sum of the lanes (scalar)
+``vget(v, k)``             lane ``k`` (scalar)
+``lanes(a)``               the lane count for ``a``'s dtype (16 or 8), a constant
+``vprefetch(a, i)``        prefetch hint for the line of ``a[i]``
+=========================  ====================================================
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+__all__ = [
+    "VecType", "f32x16", "f64x8", "vload", "vstore", "vload_masked", "vstore_masked",
+    "vbroadcast", "vsplat", "vzeros", "vfma", "vadd", "vmul", "vhsum", "vget", "lanes", "vprefetch",
+    "vstore_lanes",
+]
+
+VECTOR_BYTES = 64
+
+
+class VecType(types.Type):
+    """A fixed-width LLVM vector of ``dtype`` with ``count`` lanes."""
+
+    def __init__(self, dtype, count):
+        self.dtype = dtype
+        self.count = count
+        super().__init__(name=f"vec{count}x{dtype}")
+
+    @property
+    def key(self):
+        return (self.dtype, self.count)
+
+
+f32x16 = VecType(types.float32, 16)
+f64x8 = VecType(types.float64, 8)
+
+_BY_DTYPE = {types.float32: f32x16, types.float64: f64x8}
+
+
+@register_model(VecType)
+class VecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        elem = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(elem, fe_type.count))
+
+
+def _vec_of_array(arr):
+    if not isinstance(arr, types.Array) or arr.ndim != 1:
+        return None
+    return _BY_DTYPE.get(arr.dtype)
+
+
+def _elem_ptr(context, builder, arrty, arr, idx, idxty):
+    ary = context.make_array(arrty)(context, builder, arr)
+    i = context.cast(builder, idx, idxty, types.intp)
+    return builder.gep(ary.data, [i])
+
+
+def _vec_ptr(builder, ptr, vty):
+    return builder.bitcast(ptr, vty.as_pointer())
+
+
+def _lane_mask(builder, n, nty, context, count):
+    """``<count x i1>``: lane k is on when k < n."""
+    n = context.cast(builder, n, nty, types.intp)
+    ity = n.type
+    lanes_c = ir.Constant(ir.VectorType(ity, count), [ir.Constant(ity, k) for k in range(count)])
+    splat = _splat(builder, n, count)
+    return builder.icmp_signed("<", lanes_c, splat)
+
+
+def _lane_mask_range(builder, lo, hi, loty, hity, context, count):
+    """``<count x i1>``: lane k is on when lo <= k < hi."""
+    lo = context.cast(builder, lo, loty, types.intp)
+    hi = context.cast(builder, hi, hity, types.intp)
+    ity = lo.type
+    lanes_c = ir.Constant(ir.VectorType(ity, count), [ir.Constant(ity, k) for k in range(count)])
+    a = builder.icmp_signed(">=", lanes_c, _splat(builder, lo, count))
+    b = builder.icmp_signed("<", lanes_c, _splat(builder, hi, count))
+    return builder.and_(a, b)
+
+
+def _splat(builder, x, count):
+    vty = ir.VectorType(x.type, count)
+    v = builder.insert_element(ir.Constant(vty, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), count), [ir.Constant(ir.IntType(32), 0)] * count)
+    return builder.shuffle_vector(v, ir.Constant(vty, ir.Undefined), zeros)
+
+
+@intrinsic
+def lanes(typingctx, arr):
+    vt = _vec_of_array(arr)
+    if vt is None:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.intp, vt.count)
+
+    return types.intp(arr), codegen
+
+
+@intrinsic
+def vload(typingctx, arr, idx):
+    vt = _vec_of_array(arr)
+    if vt is None or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        lty = context.get_value_type(vt)
+        return builder.load(_vec_ptr(builder, ptr, lty), align=vt.dtype.bitwidth // 8)
+
+    return vt(arr, idx), codegen
+
+
+@intrinsic
+def vstore(typingctx, arr, idx, vec):
+    vt = _vec_of_array(arr)
+    if vt is None or vec != vt or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        lty = context.get_value_type(vt)
+        builder.store(args[2], _vec_ptr(builder, ptr, lty), align=vt.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return types.none(arr, idx, vec), codegen
+
+
+def _masked_names(vt, lty):
+    suffix = f"v{vt.count}f{vt.dtype.bitwidth}"
+    return f"llvm.masked.load.{suffix}.p0", f"llvm.masked.store.{suffix}.p0"
+
+
+@intrinsic
+def vload_masked(typingctx, arr, idx, n):
+    vt = _vec_of_array(arr)
+    if vt is None or not isinstance(idx, types.Integer) or not isinstance(n, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        lty = context.get_value_type(vt)
+        vptr = _vec_ptr(builder, ptr, lty)
+        mask = _lane_mask(builder, args[2], sig.args[2], context, vt.count)
+        name, _ = _masked_names(vt, lty)
+        fnty = ir.FunctionType(lty, [vptr.type, ir.IntType(32), mask.type, lty])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
+        return builder.call(fn, [vptr, align, mask, ir.Constant(lty, None)])
+
+    return vt(arr, idx, n), codegen
+
+
+@intrinsic
+def vstore_masked(typingctx, arr, idx, vec, n):
+    vt = _vec_of_array(arr)
+    if vt is None or vec != vt or not isinstance(idx, types.Integer) \
+            or not isinstance(n, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        lty = context.get_value_type(vt)
+        vptr = _vec_ptr(builder, ptr, lty)
+        mask = _lane_mask(builder, args[3], sig.args[3], context, vt.count)
+        _, name = _masked_names(vt, lty)
+        fnty = ir.FunctionType(ir.VoidType(), [lty, vptr.type, ir.IntType(32), mask.type])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
+        builder.call(fn, [args[2], vptr, align, mask])
+        return context.get_dummy_value()
+
+    return types.none(arr, idx, vec, n), codegen
+
+
+@intrinsic
+def vstore_lanes(typingctx, arr, idx, vec, lo, hi):
+    """Store lanes ``lo <= k < hi`` of ``vec`` to ``a[i + k]`` (other lanes untouched)."""
+    vt = _vec_of_array(arr)
+    if vt is None or vec != vt or not all(isinstance(t, types.Integer) for t in (idx, lo, hi)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        lty = context.get_value_type(vt)
+        vptr = _vec_ptr(builder, ptr, lty)
+        mask = _lane_mask_range(builder, args[3], args[4], sig.args[3], sig.args[4], context,
+                                vt.count)
+        _, name = _masked_names(vt, lty)
+        fnty = ir.FunctionType(ir.VoidType(), [lty, vptr.type, ir.IntType(32), mask.type])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
+        builder.call(fn, [args[2], vptr, align, mask])
+        return context.get_dummy_value()
+
+    return types.none(arr, idx, vec, lo, hi), codegen
+
+
+@intrinsic
+def vbroadcast(typingctx, arr, idx):
+    vt = _vec_of_array(arr)
+    if vt is None or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        x = builder.load(ptr, align=vt.dtype.bitwidth // 8)
+        return _splat(builder, x, vt.count)
+
+    return vt(arr, idx), codegen
+
+
+@intrinsic
+def vsplat(typingctx, x, arr):
+    vt = _vec_of_array(arr)
+    if vt is None or not isinstance(x, (types.Float, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        v = context.cast(builder, args[0], sig.args[0], vt.dtype)
+        return _splat(builder, v, vt.count)
+
+    return vt(x, arr), codegen
+
+
+@intrinsic
+def vzeros(typingctx, arr):
+    vt = _vec_of_array(arr)
+    if vt is None:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(context.get_value_type(vt), None)
+
+    return vt(arr), codegen
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    if not isinstance(a, VecType) or a != b or a != c:
+        return None
+
+    def codegen(context, builder, sig, args):
+        lty = context.get_value_type(a)
+        fnty = ir.FunctionType(lty, [lty, lty, lty])
+        fn = cgutils.get_or_insert_function(
+            builder.module, fnty, f"llvm.fma.v{a.count}f{a.dtype.bitwidth}")
+        return builder.call(fn, list(args))
+
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def vadd(typingctx, a, b):
+    if not isinstance(a, VecType) or a != b:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fadd(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def vmul(typingctx, a, b):
+    if not isinstance(a, VecType) or a != b:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fmul(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def vget(typingctx, v, k):
+    if not isinstance(v, VecType) or not isinstance(k, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        kk = context.cast(builder, args[1], sig.args[1], types.int32)
+        return builder.extract_element(args[0], kk)
+
+    return v.dtype(v, k), codegen
+
+
+@intrinsic
+def vhsum(typingctx, v):
+    if not isinstance(v, VecType):
+        return None
+
+    def codegen(context, builder, sig, args):
+        acc = builder.extract_element(args[0], ir.Constant(ir.IntType(32), 0))
+        for k in range(1, v.count):
+            acc = builder.fadd(acc, builder.extract_element(args[0], ir.Constant(ir.IntType(32), k)))
+        return acc
+
+    return v.dtype(v), codegen
+
+
+@intrinsic
+def vprefetch(typingctx, arr, idx):
+    """Prefetch the cache line holding ``a[i]`` into L1 (a hint; never faults)."""
+    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3),
+                          ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.none(arr, idx), codegen

@@ -1,0 +1,188 @@
+"""Unit tests of the explicit-SIMD layer fastconv._cpu._simd (both vector types)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+
+from fastconv._cpu import _simd
+from fastconv._cpu._simd import (
+    lanes, vadd, vbroadcast, vfma, vget, vhsum, vload, vload_masked, vmul, vprefetch, vsplat,
+    vstore, vstore_lanes, vstore_masked, vzeros,
+)
+
+DTYPES = [np.float32, np.float64]
+
+
+@njit(cache=True)
+def _lanes(a):
+    return lanes(a)
+
+
+@njit(cache=True)
+def _load_store(a, i, out, j):
+    vstore(out, j, vload(a, i))
+
+
+@njit(cache=True)
+def _fma(a, b, c, out):
+    vstore(out, 0, vfma(vload(a, 0), vload(b, 0), vload(c, 0)))
+
+
+@njit(cache=True)
+def _bcast(a, i, out):
+    vstore(out, 0, vbroadcast(a, i))
+
+
+@njit(cache=True)
+def _splat(x, out):
+    vstore(out, 0, vsplat(x, out))
+
+
+@njit(cache=True)
+def _arith(a, b, out):
+    v = vadd(vmul(vload(a, 0), vload(b, 0)), vzeros(a))
+    vstore(out, 0, v)
+    return vhsum(v), vget(v, 1)
+
+
+@njit(cache=True)
+def _masked(a, i, n, out, j, m):
+    vstore_masked(out, j, vload_masked(a, i, n), m)
+
+
+@njit(cache=True)
+def _lanes_store(a, out, i, lo, hi):
+    vprefetch(a, 0)
+    vstore_lanes(out, i, vload(a, 0), lo, hi)
+
+
+@njit(cache=True)
+def _axpy(alpha, x, y):
+    """y += alpha * x with full vectors and a masked tail (any length)."""
+    L = lanes(x)
+    n = x.size
+    va = vsplat(alpha, x)
+    i = 0
+    while i + L <= n:
+        vstore(y, i, vfma(va, vload(x, i), vload(y, i)))
+        i += L
+    if i < n:
+        r = n - i
+        vstore_masked(y, i, vfma(va, vload_masked(x, i, r), vload_masked(y, i, r)), r)
+
+
+def test_vector_types_are_module_level():
+    assert _simd.f32x16.count == 16 and _simd.f64x8.count == 8
+    assert str(_simd.f32x16) == "vec16xfloat32"
+    assert _simd.f32x16 == _simd.VecType(_simd.f32x16.dtype, 16)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_lanes(dt):
+    assert _lanes(np.zeros(1, dt)) == 64 // np.dtype(dt).itemsize
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_load_store_offsets(dt):
+    L = 64 // np.dtype(dt).itemsize
+    a = np.arange(3 * L, dtype=dt)
+    out = np.full(3 * L, -1, dt)
+    _load_store(a, 5, out, 3)  # unaligned on both sides
+    exp = np.full(3 * L, -1, dt)
+    exp[3:3 + L] = a[5:5 + L]
+    np.testing.assert_array_equal(out, exp)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_fma_is_fused(dt, rng):
+    L = 64 // np.dtype(dt).itemsize
+    a, b, c = (rng.standard_normal(L).astype(dt) for _ in range(3))
+    out = np.empty(L, dt)
+    _fma(a, b, c, out)
+    exact = a.astype(np.longdouble) * b + c
+    # a fused multiply-add rounds once: result is the correctly rounded exact value
+    np.testing.assert_array_equal(out, exact.astype(dt))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_broadcast_and_splat(dt):
+    L = 64 // np.dtype(dt).itemsize
+    out = np.empty(L, dt)
+    _bcast(np.array([1, 2.5, 3], dt), 1, out)
+    np.testing.assert_array_equal(out, np.full(L, 2.5, dt))
+    _splat(-3.25, out)
+    np.testing.assert_array_equal(out, np.full(L, -3.25, dt))
+    _splat(7, out)  # an integer scalar is converted
+    np.testing.assert_array_equal(out, np.full(L, 7, dt))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_arith_hsum_get(dt):
+    L = 64 // np.dtype(dt).itemsize
+    a = np.arange(L, dtype=dt)
+    b = np.full(L, 2, dt)
+    out = np.empty(L, dt)
+    s, g = _arith(a, b, out)
+    np.testing.assert_array_equal(out, 2 * a)
+    assert s == 2 * a.sum() and g == 2
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("n", [0, 1, 5, 7, 8, 15, 16])
+def test_masked_tail(dt, n):
+    L = 64 // np.dtype(dt).itemsize
+    n = min(n, L)
+    a = np.arange(1, L + 1, dtype=dt)
+    # source exactly n long: masked lanes must not be read (no fault, value 0)
+    src = a[:n].copy()
+    out = np.full(L + 4, -1, dt)
+    _masked(np.concatenate([src, np.zeros(L, dt)]), 0, n, out, 2, L)
+    exp = np.full(L + 4, -1, dt)
+    exp[2:2 + L] = 0
+    exp[2:2 + n] = a[:n]
+    np.testing.assert_array_equal(out, exp)
+    # masked store touches only the first m lanes
+    out = np.full(L + 4, -1, dt)
+    _masked(a, 0, L, out, 1, n)
+    exp = np.full(L + 4, -1, dt)
+    exp[1:1 + n] = a[:n]
+    np.testing.assert_array_equal(out, exp)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("lo,hi", [(0, 0), (0, 3), (2, 7), (5, 16), (3, 99), (-4, 2), (7, 7)])
+def test_store_lane_range(dt, lo, hi):
+    L = 64 // np.dtype(dt).itemsize
+    a = np.arange(1, L + 1, dtype=dt)
+    out = np.full(L + 8, -1, dt)
+    _lanes_store(a, out, 4, lo, hi)
+    exp = np.full(L + 8, -1, dt)
+    for k in range(max(lo, 0), min(hi, L)):
+        exp[4 + k] = a[k]
+    np.testing.assert_array_equal(out, exp)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("n", [1, 8, 16, 17, 33, 100])
+def test_axpy_any_length(dt, n, rng):
+    x = rng.standard_normal(n).astype(dt)
+    y = rng.standard_normal(n).astype(dt)
+    exp = (np.longdouble(0.5) * x.astype(np.longdouble) + y).astype(dt)
+    # exact-length arrays: the masked tail never touches memory past the end
+    _axpy(0.5, x, y)
+    np.testing.assert_array_equal(y, exp)
+
+
+def test_rejects_bad_types():
+    from numba.core.errors import TypingError
+
+    @njit
+    def bad(a):
+        return vload(a, 0)
+
+    with pytest.raises(TypingError):
+        bad(np.zeros(4, np.int32))
+    with pytest.raises(TypingError):
+        bad(np.zeros((4, 4), np.float32))
