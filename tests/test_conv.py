@@ -156,6 +156,17 @@ def test_conv_matches_oracle(c):
     _run_case(c)
 
 
+@given(conv_case())
+def test_generic_kernels_match_oracle(c):
+    """The row-blocked generic kernels (the fallback and reference) with SIMD switched off."""
+    from unittest import mock
+
+    from fastconv._cpu import conv_simd
+
+    with mock.patch.object(conv_simd, "supported", lambda p: False):
+        _run_case(c, seed=1)
+
+
 @given(conv_case(nd=2), st.sampled_from(["F", "strided"]))
 def test_conv_noncontiguous_inputs(c, layout):
     _run_case(c, layout=layout)
@@ -219,8 +230,13 @@ def test_1x1_pointwise_path(nd):
                  scale=float(np.max(reference.conv_nd(np.abs(x), np.abs(w), np.abs(b)))))
 
 
-def test_bigger_shapes_all_paths():
+@pytest.mark.parametrize("simd", [True, False])
+def test_bigger_shapes_all_paths(simd, monkeypatch):
     """Shapes large enough for several tasks per thread and long vector runs."""
+    from fastconv._cpu import conv_simd
+
+    if not simd:
+        monkeypatch.setattr(conv_simd, "supported", lambda p: False)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 16, 30, 37)).astype(np.float32)
     for w_shape, kw in [((24, 16, 3, 3), dict(padding=1)), ((24, 16, 5, 5), dict(padding=2, stride=2)),

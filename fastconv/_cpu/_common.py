@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .._tables import pad_index_map  # noqa: F401  (re-exported for older imports)
 
 # fastmath "contract" only: lets LLVM fuse a*b+c into FMA; no nnan/ninf/reassoc, so
 # NaN/inf propagate and results stay within the stated tolerances.

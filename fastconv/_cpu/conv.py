@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._tables import pad_index_map
+from . import conv_simd
 from ._common import NJIT_OPTS, split_blocks
 
 
@@ -568,6 +569,52 @@ def _dw_edge_row(xp, xf, of, w, k, bv, oh, H, W):
     of[oh * W + W - 1] = _dw_point(xp, w, k, oh, W - 1, bv)
 
 
+@njit(parallel=True, **NJIT_OPTS)
+def _separable_fused(x, dwt, pw, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
+    """Depthwise (C*m, KH, KW) then pointwise (K, C*m), fused per block of output rows.
+
+    Each task computes the depthwise rows of every channel into a tile
+    ``mid[C*m, rows*OW]`` and mixes it into ``out`` right away, so no
+    ``(N, C*m, H_out, W_out)`` intermediate is ever allocated."""
+    N, C = x.shape[0], x.shape[1]
+    CM, KH, KW = dwt.shape
+    m = CM // C
+    K = pw.shape[0]
+    OH, OW = out.shape[2], out.shape[3]
+    nrb = (OH + rb - 1) // rb
+    Wp = mapw.shape[0]
+    for t in prange(N * nrb):
+        rbi = t % nrb
+        n = t // nrb
+        oh0 = rbi * rb
+        nr = min(OH, oh0 + rb) - oh0
+        P = nr * OW
+        nrows = (nr - 1) * sh + (KH - 1) * dh + 1
+        xs = np.empty(nrows * Wp, dtype=out.dtype)
+        mid = np.empty((CM, P), dtype=out.dtype)
+        for c in range(C):
+            _fill_plane(x[n, c], xs, oh0 * sh, maph, mapw, j0, j1, lo)
+            for j in range(m):
+                k = c * m + j
+                for r in range(nr):
+                    a = mid[k, r * OW:(r + 1) * OW]
+                    a[:] = 0
+                    for kh in range(KH):
+                        rowoff = (r * sh + kh * dh) * Wp
+                        for kw in range(KW):
+                            _axpy(a, xs, rowoff + kw * dw, sw, dwt[k, kh, kw], OW)
+        acc = np.empty((min(8, K), P), dtype=out.dtype)
+        for k0 in range(0, K, 8):
+            nk = min(K, k0 + 8) - k0
+            blk = acc[0:nk]
+            _mix_block(mid, 0, P, pw, b, k0, blk)
+            for kk in range(nk):
+                o = out[n, k0 + kk].reshape(-1)[oh0 * OW:oh0 * OW + P]
+                a = blk[kk, 0:P]
+                for i in range(P):
+                    o[i] = a[i]
+
+
 # --------------------------------------------------------------------------
 # Python-side selection
 # --------------------------------------------------------------------------
@@ -608,7 +655,16 @@ def _bias(b, k, dtype):
 
 
 def conv(p, x, w, b, out):
-    """Compute conv{nd}d into ``out`` (C-contiguous, shape ``p.out_shape``)."""
+    """Compute conv{nd}d into ``out`` (C-contiguous, shape ``p.out_shape``).
+
+    Kernel choice: the explicit-SIMD register-tiled kernels of
+    :mod:`fastconv._cpu.conv_simd` whenever they take the case (called through
+    the module so benchmarks and tests can switch them off); otherwise 1x1,
+    depthwise and the row-blocked generic kernels below, which also serve as
+    the tested reference implementation.
+    """
+    if conv_simd.supported(p):
+        return conv_simd.conv(p, x, w, b, out)
     dtype = p.dtype
     nd = p.nd
     n = p.batch
