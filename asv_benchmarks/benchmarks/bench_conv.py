@@ -12,6 +12,8 @@ import numpy as np
 
 import fastconv
 
+from ._smoke import cases
+
 # name -> (rank, input shape, weight shape, keyword arguments)
 CONV = {
     "3x3_64_56_b1": (2, (1, 64, 56, 56), (64, 64, 3, 3), dict(padding=1)),
@@ -44,7 +46,7 @@ def _operands(case, dtype):
 class TimeConv:
     """fastconv.conv{1,2,3}d into a preallocated output."""
 
-    params = (list(CONV), DTYPES)
+    params = (cases(CONV), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):
@@ -59,7 +61,7 @@ class TimeConv:
 class TimeConvTorch:
     """torch.nn.functional.conv{1,2,3}d on the same operands (CPU)."""
 
-    params = (list(CONV), DTYPES)
+    params = (cases(CONV), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):
@@ -118,7 +120,7 @@ class TimeConvTranspose2dTorch:
 class TimeConvSingleChannel:
     """conv2d with one input and one output channel, 'same' size (a 2-D filter)."""
 
-    params = (list(SIGNAL2D),)
+    params = (cases(SIGNAL2D),)
     param_names = ["case"]
 
     def setup(self, case):
@@ -135,7 +137,7 @@ class TimeConvSingleChannel:
 class TimeConvSingleChannelScipy:
     """scipy.signal.correlate2d(mode='same') on the same plane (the SciPy peer)."""
 
-    params = (list(SIGNAL2D),)
+    params = (cases(SIGNAL2D),)
     param_names = ["case"]
 
     def setup(self, case):

@@ -13,6 +13,8 @@ import numpy as np
 
 import fastconv
 
+from ._smoke import cases
+
 # (function, input shape, weight shape or None, keyword arguments)
 CASES = {
     "conv2d_3x3_64_56": ("conv2d", (8, 64, 56, 56), (64, 64, 3, 3), dict(padding=1)),
@@ -58,7 +60,7 @@ def _operands(case, dtype):
 class TimeCuda:
     """fastconv on numba device arrays (weights already on the device)."""
 
-    params = (list(CASES), DTYPES)
+    params = (cases(CASES), DTYPES)
     param_names = ["case", "dtype"]
     timeout = 300
 
@@ -83,7 +85,7 @@ class TimeCuda:
 class TimeCudaTorch:
     """torch.nn.functional on the same GPU (peer; skipped without torch CUDA)."""
 
-    params = (list(CASES), DTYPES)
+    params = (cases(CASES), DTYPES)
     param_names = ["case", "dtype"]
     timeout = 300
 

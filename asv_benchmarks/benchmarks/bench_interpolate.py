@@ -10,6 +10,8 @@ import numpy as np
 
 import fastconv
 
+from ._smoke import cases
+
 # (input shape, keyword arguments)
 CASES = {
     # speed targets: >= 3x torch (1 thread) and >= 1.5x torch
@@ -39,7 +41,7 @@ def _setup(case, dtype):
 class TimeInterpolate:
     """fastconv: a fresh output per call, and ``out=`` a preallocated one."""
 
-    params = (list(CASES), DTYPES)
+    params = (cases(CASES), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):
@@ -56,7 +58,7 @@ class TimeInterpolate:
 class TimeInterpolateTorch:
     """torch.nn.functional.interpolate on the same data, same thread count (peer)."""
 
-    params = (list(CASES), DTYPES)
+    params = (cases(CASES), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):

@@ -10,6 +10,8 @@ import numpy as np
 
 import fastconv
 
+from ._smoke import cases
+
 # (function name, input shape, keyword arguments)
 CASES = {
     # ResNet stem: the speed targets (>= 10x torch NCHW max, >= 5x avg)
@@ -42,7 +44,7 @@ def _setup(case, dtype):
 class TimePool:
     """fastconv: a fresh output per call, and ``out=`` a preallocated one."""
 
-    params = (list(CASES), DTYPES)
+    params = (cases(CASES), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):
@@ -60,7 +62,7 @@ class TimePool:
 class TimePoolTorch:
     """torch.nn.functional on the same data, same thread count as Numba (peer)."""
 
-    params = (list(CASES), DTYPES)
+    params = (cases(CASES), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):

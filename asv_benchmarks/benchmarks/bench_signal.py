@@ -13,6 +13,8 @@ import numpy as np
 
 from fastconv import signal as fs
 
+from ._smoke import cases
+
 # name: (function, in1 shape, in2 shape, keyword arguments)
 CASES = {
     "img1024_k3": ("correlate2d", (1024, 1024), (3, 3), dict(mode="same")),
@@ -39,7 +41,7 @@ def _setup(case, dtype):
 class TimeSignal:
     """fastconv.signal, a fresh output per call and ``out=`` a preallocated one."""
 
-    params = (list(CASES), DTYPES)
+    params = (cases(CASES), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):
@@ -58,7 +60,7 @@ class TimeSignalScipy:
     """scipy.signal on the same data (peer).  For the 1-D 'same' case the peer is
     ``oaconvolve`` (what scipy users reach for with long signals)."""
 
-    params = (list(CASES), DTYPES)
+    params = (cases(CASES), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):
@@ -87,7 +89,7 @@ class TimeSignalOpenCV:
     """cv2.filter2D with a constant (zero) border: correlate2d(mode='same') for odd
     kernels.  Same thread count as Numba."""
 
-    params = (list(OPENCV_CASES), DTYPES)
+    params = (cases(OPENCV_CASES), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):
@@ -122,7 +124,7 @@ GRID = {
 
 
 class TimeAuto:
-    params = (list(GRID), ["auto", "direct", "fft"])
+    params = (cases(GRID), ["auto", "direct", "fft"])
     param_names = ["case", "method"]
 
     def setup(self, case, method):

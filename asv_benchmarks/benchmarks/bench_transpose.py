@@ -9,6 +9,8 @@ import numpy as np
 
 import fastconv
 
+from ._smoke import cases
+
 # (name, input shape, C_out, kernel, stride, padding, output_padding, groups, dilation)
 CASES = {
     # DCGAN / U-Net decoder block: the speed target
@@ -42,7 +44,7 @@ def _skip_float64(case, dtype):
 class TimeConvTranspose:
     """fastconv, a fresh output per call."""
 
-    params = (list(CASES), DTYPES)
+    params = (cases(CASES), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):
@@ -61,7 +63,7 @@ class TimeConvTranspose:
 class TimeConvTransposeTorch:
     """torch.nn.functional.conv_transpose{nd}d on the same data (peer)."""
 
-    params = (list(CASES), DTYPES)
+    params = (cases(CASES), DTYPES)
     param_names = ["case", "dtype"]
 
     def setup(self, case, dtype):
@@ -85,7 +87,7 @@ class TimeConvTransposeTorch:
 class TrackTransposeGflops:
     """GFLOP/s of fastconv (dense multiply-adds x 2 / median time), float32."""
 
-    params = (list(CASES),)
+    params = (cases(CASES),)
     param_names = ["case"]
     unit = "GFLOP/s"
 
