@@ -163,3 +163,31 @@ def timeraw_import_fastconv():
 
 timeraw_import_fastconv.repeat = 5
 timeraw_import_fastconv.number = 1
+
+
+class TimeSeparable:
+    """separable_conv2d (fused depthwise 3x3 + pointwise) vs torch's two calls."""
+
+    params = (["fastconv", "torch"],)
+    param_names = ["impl"]
+
+    def setup(self, impl):
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((1, 128, 56, 56)).astype(np.float32)
+        dw = rng.standard_normal((128, 1, 3, 3)).astype(np.float32)
+        pw = rng.standard_normal((128, 128, 1, 1)).astype(np.float32)
+        if impl == "fastconv":
+            self.out = fastconv.separable_conv2d(x, dw, pw, padding=1)
+            self.run = lambda: fastconv.separable_conv2d(x, dw, pw, padding=1, out=self.out)
+        else:
+            try:
+                import torch
+                import torch.nn.functional as F
+            except ImportError:
+                raise NotImplementedError("torch is not installed")
+            tx, tdw, tpw = (torch.from_numpy(a) for a in (x, dw, pw))
+            self.run = lambda: F.conv2d(F.conv2d(tx, tdw, padding=1, groups=128), tpw)
+        self.run()
+
+    def time_separable_conv2d(self, impl):
+        self.run()

@@ -26,6 +26,8 @@ CASES = {
                            dict(kernel_size=2, ceil_mode=True, count_include_pad=False)),
     "max1d_k4s2": ("max_pool1d", (16, 64, 4096), dict(kernel_size=4, stride=2, padding=1)),
     "avg3d_k2": ("avg_pool3d", (2, 32, 16, 64, 64), dict(kernel_size=2)),
+    "max3d_k3s2p1": ("max_pool3d", (2, 32, 16, 64, 64), dict(kernel_size=3, stride=2, padding=1)),
+    "avg1d_k3s2p1": ("avg_pool1d", (16, 64, 4096), dict(kernel_size=3, stride=2, padding=1)),
     "adaptive_avg_7x7": ("adaptive_avg_pool2d", (8, 512, 14, 14), dict(output_size=7)),
     "adaptive_max_7x7": ("adaptive_max_pool2d", (8, 512, 14, 14), dict(output_size=7)),
 }

@@ -136,3 +136,20 @@ class TimeAuto:
 
     def time_correlate(self, case, method):
         fs.correlate(self.a, self.b, "same", method)
+
+
+class TimeChooseMethod:
+    """Cost of signal.choose_conv_method's decision (paid by every method='auto' call)."""
+
+    params = (cases(GRID),)
+    param_names = ["case"]
+
+    def setup(self, case):
+        s1, s2 = GRID[case]
+        rng = np.random.default_rng(1)
+        self.a = rng.standard_normal(s1).astype(np.float32)
+        self.b = rng.standard_normal(s2).astype(np.float32)
+        fs.choose_conv_method(self.a, self.b, "same")
+
+    def time_choose_conv_method(self, case):
+        fs.choose_conv_method(self.a, self.b, "same")
