@@ -55,6 +55,7 @@ from ._simd import (
 )
 
 PFC = 16  # prefetch distance in input channels (1x1 kernels)
+PFD = 2  # prefetch distance in input channels (other kernels)
 
 
 '''
@@ -64,109 +65,140 @@ def _name(kb, nv, kw):
     return f"kb{kb}_nv{nv}_" + (f"k{kw}" if kw else "kg")
 
 
+ARGS = ("xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, "
+        "qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs")
+
+
 def gen_micro(kb, nv, kw):
     n = _name(kb, nv, kw)
     L = []
     a = L.append
     a("@njit(**NJIT_OPTS)")
-    a(f"def _mk_{n}(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,")
-    a("        qa, qb, rp, OW, nr, obase, ocs, nk):")
-    a(f'    """Tiles q0 = qa, qa + T, ... < qb of {kb} channels x {nv} vectors, KW = '
-      f'{kw if kw else "any"}."""')
+    a(f"def _mk_{n}({ARGS}):")
+    a(f'    """Tiles [qa, qb) x K-blocks [kb0, kb1) of {kb} channels x {nv} vectors, KW = '
+      f'{kw if kw else "any"}.')
+    a("")
+    a("    K-block-major: the block's packed weights stay in L1 while the input streams")
+    a("    (measured faster than tile-major).  One call per task and segment: every call")
+    a("    of a Numba function costs atomic reference counts on its array arguments.")
+    a('    """')
     a("    L = lanes(xs)")
-    head = len(L)
-    a("    xoff = xbase + q0")
-    a("    cgl = Cg")
-    for j in range(kb):
-        a(f"    a{j}_0 = vbroadcast(bp, boff + {j})")
-        for v in range(1, nv):
-            a(f"    a{j}_{v} = a{j}_0")
+    a(f"    T = {nv} * L")
+    a(f"    wcs = ntap * KW * {kb}")
+    a("    pfd = PFD * cstride")
     if kw:
         for k in range(kw):
             a(f"    ko{k} = koff[{k}]")
-        a(f"    wcs = ntap * {kw * kb}")
-    else:
-        a(f"    wcs = ntap * KW * {kb}")
+    a("    for kbi in range(kb0, kb1):")
+    a("        blk = gblk + kbi")
+    a("        woff = blk * wblk")
+    a(f"        boff = blk * {kb}")
+    a(f"        nk = min(Kg - kbi * {kb}, {kb})")
+    a(f"        obase = obase0 + kbi * {kb} * ocs")
+    a("        for q0 in range(qa, qb, T):")
+    b = []  # loop body, indented later
+    e = b.append
+    e("xoff = xbase + q0")
+    for j in range(kb):
+        e(f"a{j}_0 = vbroadcast(bp, boff + {j})")
+        for v in range(1, nv):
+            e(f"a{j}_{v} = a{j}_0")
+    e("cl0 = 0")
     if kw == 1:
         # pointwise-like (KD = KH = KW = 1): no tap loop, two channels per trip
-        a("    if ntap == 1:")
-        a("        xb = xoff + toff[0]")
-        a("        wb = woff")
-        a("        c2 = Cg // 2")
-        a("        pfo = PFC * cstride")
-        a("        for c in range(c2):")
-        a("            # channels stream from L2 at a large stride: prefetch a few ahead")
+        e("if ntap == 1:")
+        e("    xb = xoff + toff[0]")
+        e("    wb = woff")
+        e("    c2 = Cg // 2")
+        e("    pfo = PFC * cstride")
+        e("    cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)")
+        e("    pn = pnext")
+        e("    for c in range(c2):")
+        e("        # channels stream from L2 at a large stride: prefetch a few ahead")
         for u in range(2):
             for v in range(nv):
                 base = "xb + pfo" if u == 0 else "xb + pfo + cstride"
                 off = f" + {v} * L" if v else ""
-                a(f"            vprefetch(xs, {base}{off})")
+                e(f"        vprefetch(xs, {base}{off})")
         for u in range(2):
             xk = "xb" if u == 0 else "xb + cstride"
             for v in range(nv):
                 off = f" + {v} * L" if v else ""
-                a(f"            x{v} = vload(xs, {xk}{off})")
+                e(f"        x{v} = vload(xs, {xk}{off})")
+            e("        if cp:")
+            for v in range(nv):
+                off = f" + {v} * L" if v else ""
+                pk = "pn" if u == 0 else "pn + pcs"
+                e(f"            vstore(ps, {pk}{off}, x{v})")
             for j in range(kb):
-                a(f"            w = vbroadcast(wp, wb + {u * kb + j})")
+                e(f"        w = vbroadcast(wp, wb + {u * kb + j})")
                 for v in range(nv):
-                    a(f"            a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
-        a("            xb += 2 * cstride")
-        a(f"            wb += {2 * kb}")
-        a("        if Cg % 2:")
+                    e(f"        a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
+        e("        xb += 2 * cstride")
+        e("        pn += 2 * pcs")
+        e(f"        wb += {2 * kb}")
+        e("    if Cg % 2:")
         for v in range(nv):
             off = f" + {v} * L" if v else ""
-            a(f"            x{v} = vload(xs, xb{off})")
+            e(f"        x{v} = vload(xs, xb{off})")
+        e("        if cp:")
+        for v in range(nv):
+            off = f" + {v} * L" if v else ""
+            e(f"            vstore(ps, pn{off}, x{v})")
         for j in range(kb):
-            a(f"            w = vbroadcast(wp, wb + {j})")
+            e(f"        w = vbroadcast(wp, wb + {j})")
             for v in range(nv):
-                a(f"            a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
-        a("        cgl = 0  # done; skip the general loop")
-    a("    for c in range(cgl):")
-    a("        xc = xoff + c * cstride")
-    a("        wc = woff + c * wcs")
-    a("        for t in range(ntap):")
-    a("            xb = xc + toff[t]")
+                e(f"        a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
+        e("    cl0 = Cg  # done; skip the general loop")
+    e("for c in range(cl0, Cg):")
+    e("    xc = xoff + c * cstride")
+    e("    wc = woff + c * wcs")
+    e("    for t in range(ntap):")
+    e("        xb = xc + toff[t]")
+    e("        # the rows of a channel a few ahead: L2 -> L1 before they are needed")
+    for v in range(nv + 1):
+        off = f" + {v} * L" if v else ""
+        e(f"        vprefetch(xs, xb + pfd{off})")
     if kw:
-        a(f"            wb = wc + t * {kw * kb}")
+        e(f"        wb = wc + t * {kw * kb}")
         taps = [(f"xb + ko{k}", f"wb + {k * kb}") for k in range(kw)]
-        ind = "            "
+        ind = "        "
     else:
-        a(f"            wt = wc + t * KW * {kb}")
-        a("            for k in range(KW):")
-        a("                xk = xb + koff[k]")
-        a(f"                wb = wt + k * {kb}")
+        e(f"        wt = wc + t * KW * {kb}")
+        e("        for k in range(KW):")
+        e("            xk = xb + koff[k]")
+        e(f"            wb = wt + k * {kb}")
         taps = [("xk", "wb")]
-        ind = "                "
+        ind = "            "
     for xk, wb in taps:
         for v in range(nv):
             off = f" + {v} * L" if v else ""
-            a(f"{ind}x{v} = vload(xs, {xk}{off})")
+            e(f"{ind}x{v} = vload(xs, {xk}{off})")
         for j in range(kb):
-            a(f"{ind}w = vbroadcast(wp, {wb} + {j})")
+            e(f"{ind}w = vbroadcast(wp, {wb} + {j})")
             for v in range(nv):
-                a(f"{ind}a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
-    a("    # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row")
-    a("    # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q")
-    a("    r0 = q0 // rp")
-    a("    s0 = r0 * rp - q0")
+                e(f"{ind}a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
+    e("# virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the")
+    e("# row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q")
+    e("r0 = q0 // rp")
+    e("s0 = r0 * rp - q0")
     for v in range(nv):
-        a(f"    r = r0")
-        a(f"    s = s0 - {v} * L")
-        a("    while s + rp <= 0:")
-        a("        s += rp")
-        a("        r += 1")
-        a("    while s < L and r < nr:")
-        a("        lo = max(0, s)")
-        a("        hi = min(L, s + OW)")
-        a("        if hi > lo:")
-        a("            o = obase + r * OW - s")
+        e("r = r0")
+        e(f"s = s0 - {v} * L")
+        e("while s + rp <= 0:")
+        e("    s += rp")
+        e("    r += 1")
+        e("while s < L and r < nr:")
+        e("    lo = max(0, s)")
+        e("    hi = min(L, s + OW)")
+        e("    if hi > lo:")
+        e("        o = obase + r * OW - s")
         for j in range(kb):
-            a(f"            if {j} < nk:")
-            a(f"                vstore_lanes(of, o + {j} * ocs, a{j}_{v}, lo, hi)")
-        a("        r += 1")
-        a("        s += rp")
-    body = ["    " + ln if ln.strip() else ln for ln in L[head:]]
-    L[head:] = [f"    for q0 in range(qa, qb, {nv} * L):"] + body
+            e(f"        if {j} < nk:")
+            e(f"            vstore_lanes(of, o + {j} * ocs, a{j}_{v}, lo, hi)")
+        e("    r += 1")
+        e("    s += rp")
+    L.extend("            " + ln for ln in b)
     a("")
     a("")
     return "\n".join(L)
@@ -272,7 +304,7 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
 
 DRIVER = '''@njit(parallel=True, **NJIT_OPTS)
 def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, scratch):
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
     """Parallel driver for _mk_{n} (see the docstring of fastconv._cpu.conv_simd)."""
     KB = {kb}
     NV = {nv}
@@ -297,6 +329,7 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
     of = out.reshape(-1)
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
+    pack = pack and ntap == 1 and KW == 1
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -312,11 +345,12 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
         kb1 = min(nkb, kb0 + kpg)
         # every layout below makes output pixel (r, ox) the virtual pixel r * rp + ox
         # and tap (kd, kh, kw) a fixed offset toff[kd * KH + kh] + koff[kw] from it
-        rp = Wq
+        rp = pitch  # flat layouts: see conv_simd._pitch; strided: Wq
         vlen_r = ((nr * rp + T - 1) // T) * T
         nt = vlen_r // T
         toff = np.empty(ntap, np.int64)
         koff = np.empty(KW, np.int64)
+        pk = np.empty(Cg * T if pack else 1, wp.dtype)
         qs = vlen_r
         reach = 0
         if direct:
@@ -381,25 +415,31 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
                 qb = vlen_r
             if qb <= qa:
                 continue
-            # K-block-major: the block's packed weights stay in L1 while the
-            # input streams (measured faster than tile-major: the weights of
-            # all blocks of a run do not fit in L1 next to a tile's input)
-            for kbi in range(kb0, kb1):
-                blk = g * nkb + kbi
-                k0 = g * Kg + kbi * KB
-                nk = min(g * Kg + Kg, k0 + KB) - k0
-                obase = (((n * K + k0) * OD + od) * OH + oh0) * OW
-                _mk_{n}(src, wp, bp, of, xbase, blk * wblk, blk * KB, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+            obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
+            if pack:
+                # 1x1: pack each tile's input, then run every K-block over it
+                # 1x1: the first K-block of each tile reads the strided input and
+                # packs it; the others stream the packed copy (contiguous: hardware
+                # prefetch, a page per few channels, no L2 re-reads at a large stride)
+                for q0 in range(qa, qb, T):
+                    _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
+                            cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
+                            pk, 0, T)
+                    if kb1 > kb0 + 1:
+                        _mk_{n}(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
+                                Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
+                                ocs, pk, -1, 0)
+            else:
+                _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
 
 
 '''
 
 
 DISPATCH = '''@njit(**NJIT_OPTS)
-def _mk_{n}(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles [qa, qb) of {kb} x {nv} vectors: the micro-kernel for KW (unrolled) or the loop."""
+def _mk_{n}({args}):
+    """One tile of {kb} x {nv} vectors: the micro-kernel for KW (unrolled) or the loop."""
 {body}
 
 '''
@@ -412,8 +452,7 @@ def generate():
             parts.append(gen_micro(kb, nv, kw))
         n = f"kb{kb}_nv{nv}"
         body = []
-        args = ("xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, "
-                "qa, qb, rp, OW, nr, obase, ocs, nk")
+        args = ARGS
         first = True
         for kw in KWS:
             if kw is None:
@@ -423,7 +462,7 @@ def generate():
             first = False
         body.append("    else:")
         body.append(f"        _mk_{_name(kb, nv, None)}({args})")
-        parts.append(DISPATCH.format(n=n, kb=kb, nv=nv, body="\n".join(body)))
+        parts.append(DISPATCH.format(n=n, kb=kb, nv=nv, args=ARGS, body="\n".join(body)))
         parts.append(DRIVER.format(n=n, kb=kb, nv=nv))
     table = ["# (KB, NV) -> parallel driver", "DRIVERS = {"]
     for kb, nv in TILES:

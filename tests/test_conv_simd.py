@@ -133,6 +133,27 @@ def test_padding_modes_stride_dilation(mode, rng):
     _check(x, w, None, stride=(2, 3), padding=(2, 1), dilation=(2, 1), mode=mode)
     _check(x, w, None, stride=1, padding=2, dilation=2, mode=mode)
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_shared_pad_pitch(dt, rng):
+    """Stride-1 zero-padded rows share their pads: row pitch W + max(lo, hi)."""
+    x = rng.standard_normal((1, 5, 9, 28)).astype(dt)
+    w = rng.standard_normal((8, 5, 3, 3)).astype(dt)
+    assert conv_simd._pitch(_params_for(x, w, None, 1, 2, 2, 1, "zeros")) == 30
+    assert conv_simd._pitch(_params_for(x, w, None, 1, 1, 1, 1, "zeros")) == 29
+    # other modes, strided rows and unpadded input keep their own layouts
+    assert conv_simd._pitch(_params_for(x, w, None, 1, 1, 1, 1, "reflect")) == 30
+    assert conv_simd._pitch(_params_for(x, w, None, (1, 2), 1, 1, 1, "zeros")) == 15
+    assert conv_simd._pitch(_params_for(x, w, None, 1, 0, 1, 1, "zeros")) == 28
+    _check(x, w, None, padding=2, dilation=2)
+    _check(x, w, None, padding=(0, 1))
+    _check(x, w, None, padding="same")
+    # asymmetric ('same' with an even kernel) and pads wider than the kernel's
+    # reach (the output is then wider than W + max(lo, hi))
+    _check(x, rng.standard_normal((8, 5, 4, 4)).astype(dt), None, padding="same")
+    _check(x, rng.standard_normal((8, 5, 1, 1)).astype(dt), None, padding=3)
+    _check(x, rng.standard_normal((8, 5, 1, 2)).astype(dt), None, padding=(0, 3), dilation=3)
+
+
 
 def test_grouped_uses_small_tiles(rng):
     x = rng.standard_normal((1, 16, 12, 12)).astype(np.float32)

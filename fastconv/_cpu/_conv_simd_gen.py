@@ -15,6 +15,7 @@ from ._simd import (
 )
 
 PFC = 16  # prefetch distance in input channels (1x1 kernels)
+PFD = 2  # prefetch distance in input channels (other kernels)
 
 
 @njit(**NJIT_OPTS)
@@ -113,1260 +114,73 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
 
 
 @njit(**NJIT_OPTS)
-def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles q0 = qa, qa + T, ... < qb of 8 channels x 3 vectors, KW = 1."""
-    L = lanes(xs)
-    for q0 in range(qa, qb, 3 * L):
-        xoff = xbase + q0
-        cgl = Cg
-        a0_0 = vbroadcast(bp, boff + 0)
-        a0_1 = a0_0
-        a0_2 = a0_0
-        a1_0 = vbroadcast(bp, boff + 1)
-        a1_1 = a1_0
-        a1_2 = a1_0
-        a2_0 = vbroadcast(bp, boff + 2)
-        a2_1 = a2_0
-        a2_2 = a2_0
-        a3_0 = vbroadcast(bp, boff + 3)
-        a3_1 = a3_0
-        a3_2 = a3_0
-        a4_0 = vbroadcast(bp, boff + 4)
-        a4_1 = a4_0
-        a4_2 = a4_0
-        a5_0 = vbroadcast(bp, boff + 5)
-        a5_1 = a5_0
-        a5_2 = a5_0
-        a6_0 = vbroadcast(bp, boff + 6)
-        a6_1 = a6_0
-        a6_2 = a6_0
-        a7_0 = vbroadcast(bp, boff + 7)
-        a7_1 = a7_0
-        a7_2 = a7_0
-        ko0 = koff[0]
-        wcs = ntap * 8
-        if ntap == 1:
-            xb = xoff + toff[0]
-            wb = woff
-            c2 = Cg // 2
-            pfo = PFC * cstride
-            for c in range(c2):
-                # channels stream from L2 at a large stride: prefetch a few ahead
-                vprefetch(xs, xb + pfo)
-                vprefetch(xs, xb + pfo + 1 * L)
-                vprefetch(xs, xb + pfo + 2 * L)
-                vprefetch(xs, xb + pfo + cstride)
-                vprefetch(xs, xb + pfo + cstride + 1 * L)
-                vprefetch(xs, xb + pfo + cstride + 2 * L)
-                x0 = vload(xs, xb)
-                x1 = vload(xs, xb + 1 * L)
-                x2 = vload(xs, xb + 2 * L)
-                w = vbroadcast(wp, wb + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + cstride)
-                x1 = vload(xs, xb + cstride + 1 * L)
-                x2 = vload(xs, xb + cstride + 2 * L)
-                w = vbroadcast(wp, wb + 8)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 9)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 10)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 11)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 12)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 13)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 14)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 15)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                xb += 2 * cstride
-                wb += 16
-            if Cg % 2:
-                x0 = vload(xs, xb)
-                x1 = vload(xs, xb + 1 * L)
-                x2 = vload(xs, xb + 2 * L)
-                w = vbroadcast(wp, wb + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-            cgl = 0  # done; skip the general loop
-        for c in range(cgl):
-            xc = xoff + c * cstride
-            wc = woff + c * wcs
-            for t in range(ntap):
-                xb = xc + toff[t]
-                wb = wc + t * 8
-                x0 = vload(xs, xb + ko0)
-                x1 = vload(xs, xb + ko0 + 1 * L)
-                x2 = vload(xs, xb + ko0 + 2 * L)
-                w = vbroadcast(wp, wb + 0 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 0 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 0 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 0 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 0 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 0 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 0 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 0 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-        # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row
-        # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-        r0 = q0 // rp
-        s0 = r0 * rp - q0
-        r = r0
-        s = s0 - 0 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 1 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 2 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
-            r += 1
-            s += rp
+def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 1.
 
-@njit(**NJIT_OPTS)
-def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles q0 = qa, qa + T, ... < qb of 8 channels x 3 vectors, KW = 3."""
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    """
     L = lanes(xs)
-    for q0 in range(qa, qb, 3 * L):
-        xoff = xbase + q0
-        cgl = Cg
-        a0_0 = vbroadcast(bp, boff + 0)
-        a0_1 = a0_0
-        a0_2 = a0_0
-        a1_0 = vbroadcast(bp, boff + 1)
-        a1_1 = a1_0
-        a1_2 = a1_0
-        a2_0 = vbroadcast(bp, boff + 2)
-        a2_1 = a2_0
-        a2_2 = a2_0
-        a3_0 = vbroadcast(bp, boff + 3)
-        a3_1 = a3_0
-        a3_2 = a3_0
-        a4_0 = vbroadcast(bp, boff + 4)
-        a4_1 = a4_0
-        a4_2 = a4_0
-        a5_0 = vbroadcast(bp, boff + 5)
-        a5_1 = a5_0
-        a5_2 = a5_0
-        a6_0 = vbroadcast(bp, boff + 6)
-        a6_1 = a6_0
-        a6_2 = a6_0
-        a7_0 = vbroadcast(bp, boff + 7)
-        a7_1 = a7_0
-        a7_2 = a7_0
-        ko0 = koff[0]
-        ko1 = koff[1]
-        ko2 = koff[2]
-        wcs = ntap * 24
-        for c in range(cgl):
-            xc = xoff + c * cstride
-            wc = woff + c * wcs
-            for t in range(ntap):
-                xb = xc + toff[t]
-                wb = wc + t * 24
-                x0 = vload(xs, xb + ko0)
-                x1 = vload(xs, xb + ko0 + 1 * L)
-                x2 = vload(xs, xb + ko0 + 2 * L)
-                w = vbroadcast(wp, wb + 0 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 0 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 0 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 0 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 0 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 0 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 0 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 0 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko1)
-                x1 = vload(xs, xb + ko1 + 1 * L)
-                x2 = vload(xs, xb + ko1 + 2 * L)
-                w = vbroadcast(wp, wb + 8 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 8 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 8 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 8 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 8 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 8 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 8 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 8 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko2)
-                x1 = vload(xs, xb + ko2 + 1 * L)
-                x2 = vload(xs, xb + ko2 + 2 * L)
-                w = vbroadcast(wp, wb + 16 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 16 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 16 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 16 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 16 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 16 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 16 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 16 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-        # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row
-        # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-        r0 = q0 // rp
-        s0 = r0 * rp - q0
-        r = r0
-        s = s0 - 0 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 1 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 2 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
-            r += 1
-            s += rp
-
-@njit(**NJIT_OPTS)
-def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles q0 = qa, qa + T, ... < qb of 8 channels x 3 vectors, KW = 5."""
-    L = lanes(xs)
-    for q0 in range(qa, qb, 3 * L):
-        xoff = xbase + q0
-        cgl = Cg
-        a0_0 = vbroadcast(bp, boff + 0)
-        a0_1 = a0_0
-        a0_2 = a0_0
-        a1_0 = vbroadcast(bp, boff + 1)
-        a1_1 = a1_0
-        a1_2 = a1_0
-        a2_0 = vbroadcast(bp, boff + 2)
-        a2_1 = a2_0
-        a2_2 = a2_0
-        a3_0 = vbroadcast(bp, boff + 3)
-        a3_1 = a3_0
-        a3_2 = a3_0
-        a4_0 = vbroadcast(bp, boff + 4)
-        a4_1 = a4_0
-        a4_2 = a4_0
-        a5_0 = vbroadcast(bp, boff + 5)
-        a5_1 = a5_0
-        a5_2 = a5_0
-        a6_0 = vbroadcast(bp, boff + 6)
-        a6_1 = a6_0
-        a6_2 = a6_0
-        a7_0 = vbroadcast(bp, boff + 7)
-        a7_1 = a7_0
-        a7_2 = a7_0
-        ko0 = koff[0]
-        ko1 = koff[1]
-        ko2 = koff[2]
-        ko3 = koff[3]
-        ko4 = koff[4]
-        wcs = ntap * 40
-        for c in range(cgl):
-            xc = xoff + c * cstride
-            wc = woff + c * wcs
-            for t in range(ntap):
-                xb = xc + toff[t]
-                wb = wc + t * 40
-                x0 = vload(xs, xb + ko0)
-                x1 = vload(xs, xb + ko0 + 1 * L)
-                x2 = vload(xs, xb + ko0 + 2 * L)
-                w = vbroadcast(wp, wb + 0 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 0 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 0 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 0 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 0 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 0 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 0 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 0 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko1)
-                x1 = vload(xs, xb + ko1 + 1 * L)
-                x2 = vload(xs, xb + ko1 + 2 * L)
-                w = vbroadcast(wp, wb + 8 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 8 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 8 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 8 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 8 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 8 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 8 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 8 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko2)
-                x1 = vload(xs, xb + ko2 + 1 * L)
-                x2 = vload(xs, xb + ko2 + 2 * L)
-                w = vbroadcast(wp, wb + 16 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 16 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 16 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 16 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 16 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 16 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 16 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 16 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko3)
-                x1 = vload(xs, xb + ko3 + 1 * L)
-                x2 = vload(xs, xb + ko3 + 2 * L)
-                w = vbroadcast(wp, wb + 24 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 24 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 24 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 24 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 24 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 24 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 24 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 24 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko4)
-                x1 = vload(xs, xb + ko4 + 1 * L)
-                x2 = vload(xs, xb + ko4 + 2 * L)
-                w = vbroadcast(wp, wb + 32 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 32 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 32 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 32 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 32 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 32 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 32 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 32 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-        # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row
-        # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-        r0 = q0 // rp
-        s0 = r0 * rp - q0
-        r = r0
-        s = s0 - 0 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 1 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 2 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
-            r += 1
-            s += rp
-
-@njit(**NJIT_OPTS)
-def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles q0 = qa, qa + T, ... < qb of 8 channels x 3 vectors, KW = 7."""
-    L = lanes(xs)
-    for q0 in range(qa, qb, 3 * L):
-        xoff = xbase + q0
-        cgl = Cg
-        a0_0 = vbroadcast(bp, boff + 0)
-        a0_1 = a0_0
-        a0_2 = a0_0
-        a1_0 = vbroadcast(bp, boff + 1)
-        a1_1 = a1_0
-        a1_2 = a1_0
-        a2_0 = vbroadcast(bp, boff + 2)
-        a2_1 = a2_0
-        a2_2 = a2_0
-        a3_0 = vbroadcast(bp, boff + 3)
-        a3_1 = a3_0
-        a3_2 = a3_0
-        a4_0 = vbroadcast(bp, boff + 4)
-        a4_1 = a4_0
-        a4_2 = a4_0
-        a5_0 = vbroadcast(bp, boff + 5)
-        a5_1 = a5_0
-        a5_2 = a5_0
-        a6_0 = vbroadcast(bp, boff + 6)
-        a6_1 = a6_0
-        a6_2 = a6_0
-        a7_0 = vbroadcast(bp, boff + 7)
-        a7_1 = a7_0
-        a7_2 = a7_0
-        ko0 = koff[0]
-        ko1 = koff[1]
-        ko2 = koff[2]
-        ko3 = koff[3]
-        ko4 = koff[4]
-        ko5 = koff[5]
-        ko6 = koff[6]
-        wcs = ntap * 56
-        for c in range(cgl):
-            xc = xoff + c * cstride
-            wc = woff + c * wcs
-            for t in range(ntap):
-                xb = xc + toff[t]
-                wb = wc + t * 56
-                x0 = vload(xs, xb + ko0)
-                x1 = vload(xs, xb + ko0 + 1 * L)
-                x2 = vload(xs, xb + ko0 + 2 * L)
-                w = vbroadcast(wp, wb + 0 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 0 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 0 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 0 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 0 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 0 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 0 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 0 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko1)
-                x1 = vload(xs, xb + ko1 + 1 * L)
-                x2 = vload(xs, xb + ko1 + 2 * L)
-                w = vbroadcast(wp, wb + 8 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 8 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 8 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 8 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 8 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 8 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 8 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 8 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko2)
-                x1 = vload(xs, xb + ko2 + 1 * L)
-                x2 = vload(xs, xb + ko2 + 2 * L)
-                w = vbroadcast(wp, wb + 16 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 16 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 16 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 16 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 16 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 16 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 16 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 16 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko3)
-                x1 = vload(xs, xb + ko3 + 1 * L)
-                x2 = vload(xs, xb + ko3 + 2 * L)
-                w = vbroadcast(wp, wb + 24 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 24 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 24 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 24 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 24 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 24 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 24 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 24 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko4)
-                x1 = vload(xs, xb + ko4 + 1 * L)
-                x2 = vload(xs, xb + ko4 + 2 * L)
-                w = vbroadcast(wp, wb + 32 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 32 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 32 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 32 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 32 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 32 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 32 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 32 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko5)
-                x1 = vload(xs, xb + ko5 + 1 * L)
-                x2 = vload(xs, xb + ko5 + 2 * L)
-                w = vbroadcast(wp, wb + 40 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 40 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 40 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 40 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 40 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 40 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 40 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 40 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-                x0 = vload(xs, xb + ko6)
-                x1 = vload(xs, xb + ko6 + 1 * L)
-                x2 = vload(xs, xb + ko6 + 2 * L)
-                w = vbroadcast(wp, wb + 48 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + 48 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + 48 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + 48 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + 48 + 4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + 48 + 5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + 48 + 6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + 48 + 7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
-        # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row
-        # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-        r0 = q0 // rp
-        s0 = r0 * rp - q0
-        r = r0
-        s = s0 - 0 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 1 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 2 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
-            r += 1
-            s += rp
-
-@njit(**NJIT_OPTS)
-def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles q0 = qa, qa + T, ... < qb of 8 channels x 3 vectors, KW = any."""
-    L = lanes(xs)
-    for q0 in range(qa, qb, 3 * L):
-        xoff = xbase + q0
-        cgl = Cg
-        a0_0 = vbroadcast(bp, boff + 0)
-        a0_1 = a0_0
-        a0_2 = a0_0
-        a1_0 = vbroadcast(bp, boff + 1)
-        a1_1 = a1_0
-        a1_2 = a1_0
-        a2_0 = vbroadcast(bp, boff + 2)
-        a2_1 = a2_0
-        a2_2 = a2_0
-        a3_0 = vbroadcast(bp, boff + 3)
-        a3_1 = a3_0
-        a3_2 = a3_0
-        a4_0 = vbroadcast(bp, boff + 4)
-        a4_1 = a4_0
-        a4_2 = a4_0
-        a5_0 = vbroadcast(bp, boff + 5)
-        a5_1 = a5_0
-        a5_2 = a5_0
-        a6_0 = vbroadcast(bp, boff + 6)
-        a6_1 = a6_0
-        a6_2 = a6_0
-        a7_0 = vbroadcast(bp, boff + 7)
-        a7_1 = a7_0
-        a7_2 = a7_0
-        wcs = ntap * KW * 8
-        for c in range(cgl):
-            xc = xoff + c * cstride
-            wc = woff + c * wcs
-            for t in range(ntap):
-                xb = xc + toff[t]
-                wt = wc + t * KW * 8
-                for k in range(KW):
-                    xk = xb + koff[k]
-                    wb = wt + k * 8
-                    x0 = vload(xs, xk)
-                    x1 = vload(xs, xk + 1 * L)
-                    x2 = vload(xs, xk + 2 * L)
+    T = 3 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a4_0 = vbroadcast(bp, boff + 4)
+            a4_1 = a4_0
+            a4_2 = a4_0
+            a5_0 = vbroadcast(bp, boff + 5)
+            a5_1 = a5_0
+            a5_2 = a5_0
+            a6_0 = vbroadcast(bp, boff + 6)
+            a6_1 = a6_0
+            a6_2 = a6_0
+            a7_0 = vbroadcast(bp, boff + 7)
+            a7_1 = a7_0
+            a7_2 = a7_0
+            cl0 = 0
+            if ntap == 1:
+                xb = xoff + toff[0]
+                wb = woff
+                c2 = Cg // 2
+                pfo = PFC * cstride
+                cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)
+                pn = pnext
+                for c in range(c2):
+                    # channels stream from L2 at a large stride: prefetch a few ahead
+                    vprefetch(xs, xb + pfo)
+                    vprefetch(xs, xb + pfo + 1 * L)
+                    vprefetch(xs, xb + pfo + 2 * L)
+                    vprefetch(xs, xb + pfo + cstride)
+                    vprefetch(xs, xb + pfo + cstride + 1 * L)
+                    vprefetch(xs, xb + pfo + cstride + 2 * L)
+                    x0 = vload(xs, xb)
+                    x1 = vload(xs, xb + 1 * L)
+                    x2 = vload(xs, xb + 2 * L)
+                    if cp:
+                        vstore(ps, pn, x0)
+                        vstore(ps, pn + 1 * L, x1)
+                        vstore(ps, pn + 2 * L, x2)
                     w = vbroadcast(wp, wb + 0)
                     a0_0 = vfma(w, x0, a0_0)
                     a0_1 = vfma(w, x1, a0_1)
@@ -1399,113 +213,1399 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, k
                     a7_0 = vfma(w, x0, a7_0)
                     a7_1 = vfma(w, x1, a7_1)
                     a7_2 = vfma(w, x2, a7_2)
-        # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row
-        # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-        r0 = q0 // rp
-        s0 = r0 * rp - q0
-        r = r0
-        s = s0 - 0 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 1 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 2 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                if 4 < nk:
-                    vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                if 5 < nk:
-                    vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                if 6 < nk:
-                    vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                if 7 < nk:
-                    vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
-            r += 1
-            s += rp
+                    x0 = vload(xs, xb + cstride)
+                    x1 = vload(xs, xb + cstride + 1 * L)
+                    x2 = vload(xs, xb + cstride + 2 * L)
+                    if cp:
+                        vstore(ps, pn + pcs, x0)
+                        vstore(ps, pn + pcs + 1 * L, x1)
+                        vstore(ps, pn + pcs + 2 * L, x2)
+                    w = vbroadcast(wp, wb + 8)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 9)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 10)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 11)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 12)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 13)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 14)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 15)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    xb += 2 * cstride
+                    pn += 2 * pcs
+                    wb += 16
+                if Cg % 2:
+                    x0 = vload(xs, xb)
+                    x1 = vload(xs, xb + 1 * L)
+                    x2 = vload(xs, xb + 2 * L)
+                    if cp:
+                        vstore(ps, pn, x0)
+                        vstore(ps, pn + 1 * L, x1)
+                        vstore(ps, pn + 2 * L, x2)
+                    w = vbroadcast(wp, wb + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                cl0 = Cg  # done; skip the general loop
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    vprefetch(xs, xb + pfd + 3 * L)
+                    wb = wc + t * 8
+                    x0 = vload(xs, xb + ko0)
+                    x1 = vload(xs, xb + ko0 + 1 * L)
+                    x2 = vload(xs, xb + ko0 + 2 * L)
+                    w = vbroadcast(wp, wb + 0 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 0 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 0 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 0 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 0 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 0 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 0 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 0 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                r += 1
+                s += rp
 
 @njit(**NJIT_OPTS)
-def _mk_kb8_nv3(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles [qa, qb) of 8 x 3 vectors: the micro-kernel for KW (unrolled) or the loop."""
+def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 3.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    """
+    L = lanes(xs)
+    T = 3 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    ko1 = koff[1]
+    ko2 = koff[2]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a4_0 = vbroadcast(bp, boff + 4)
+            a4_1 = a4_0
+            a4_2 = a4_0
+            a5_0 = vbroadcast(bp, boff + 5)
+            a5_1 = a5_0
+            a5_2 = a5_0
+            a6_0 = vbroadcast(bp, boff + 6)
+            a6_1 = a6_0
+            a6_2 = a6_0
+            a7_0 = vbroadcast(bp, boff + 7)
+            a7_1 = a7_0
+            a7_2 = a7_0
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    vprefetch(xs, xb + pfd + 3 * L)
+                    wb = wc + t * 24
+                    x0 = vload(xs, xb + ko0)
+                    x1 = vload(xs, xb + ko0 + 1 * L)
+                    x2 = vload(xs, xb + ko0 + 2 * L)
+                    w = vbroadcast(wp, wb + 0 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 0 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 0 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 0 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 0 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 0 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 0 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 0 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko1)
+                    x1 = vload(xs, xb + ko1 + 1 * L)
+                    x2 = vload(xs, xb + ko1 + 2 * L)
+                    w = vbroadcast(wp, wb + 8 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 8 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 8 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 8 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 8 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 8 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 8 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 8 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko2)
+                    x1 = vload(xs, xb + ko2 + 1 * L)
+                    x2 = vload(xs, xb + ko2 + 2 * L)
+                    w = vbroadcast(wp, wb + 16 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 16 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 16 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 16 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 16 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 16 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 16 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 16 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**NJIT_OPTS)
+def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 5.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    """
+    L = lanes(xs)
+    T = 3 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    ko1 = koff[1]
+    ko2 = koff[2]
+    ko3 = koff[3]
+    ko4 = koff[4]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a4_0 = vbroadcast(bp, boff + 4)
+            a4_1 = a4_0
+            a4_2 = a4_0
+            a5_0 = vbroadcast(bp, boff + 5)
+            a5_1 = a5_0
+            a5_2 = a5_0
+            a6_0 = vbroadcast(bp, boff + 6)
+            a6_1 = a6_0
+            a6_2 = a6_0
+            a7_0 = vbroadcast(bp, boff + 7)
+            a7_1 = a7_0
+            a7_2 = a7_0
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    vprefetch(xs, xb + pfd + 3 * L)
+                    wb = wc + t * 40
+                    x0 = vload(xs, xb + ko0)
+                    x1 = vload(xs, xb + ko0 + 1 * L)
+                    x2 = vload(xs, xb + ko0 + 2 * L)
+                    w = vbroadcast(wp, wb + 0 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 0 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 0 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 0 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 0 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 0 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 0 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 0 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko1)
+                    x1 = vload(xs, xb + ko1 + 1 * L)
+                    x2 = vload(xs, xb + ko1 + 2 * L)
+                    w = vbroadcast(wp, wb + 8 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 8 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 8 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 8 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 8 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 8 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 8 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 8 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko2)
+                    x1 = vload(xs, xb + ko2 + 1 * L)
+                    x2 = vload(xs, xb + ko2 + 2 * L)
+                    w = vbroadcast(wp, wb + 16 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 16 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 16 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 16 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 16 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 16 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 16 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 16 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko3)
+                    x1 = vload(xs, xb + ko3 + 1 * L)
+                    x2 = vload(xs, xb + ko3 + 2 * L)
+                    w = vbroadcast(wp, wb + 24 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 24 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 24 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 24 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 24 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 24 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 24 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 24 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko4)
+                    x1 = vload(xs, xb + ko4 + 1 * L)
+                    x2 = vload(xs, xb + ko4 + 2 * L)
+                    w = vbroadcast(wp, wb + 32 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 32 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 32 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 32 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 32 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 32 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 32 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 32 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**NJIT_OPTS)
+def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 7.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    """
+    L = lanes(xs)
+    T = 3 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    ko1 = koff[1]
+    ko2 = koff[2]
+    ko3 = koff[3]
+    ko4 = koff[4]
+    ko5 = koff[5]
+    ko6 = koff[6]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a4_0 = vbroadcast(bp, boff + 4)
+            a4_1 = a4_0
+            a4_2 = a4_0
+            a5_0 = vbroadcast(bp, boff + 5)
+            a5_1 = a5_0
+            a5_2 = a5_0
+            a6_0 = vbroadcast(bp, boff + 6)
+            a6_1 = a6_0
+            a6_2 = a6_0
+            a7_0 = vbroadcast(bp, boff + 7)
+            a7_1 = a7_0
+            a7_2 = a7_0
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    vprefetch(xs, xb + pfd + 3 * L)
+                    wb = wc + t * 56
+                    x0 = vload(xs, xb + ko0)
+                    x1 = vload(xs, xb + ko0 + 1 * L)
+                    x2 = vload(xs, xb + ko0 + 2 * L)
+                    w = vbroadcast(wp, wb + 0 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 0 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 0 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 0 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 0 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 0 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 0 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 0 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko1)
+                    x1 = vload(xs, xb + ko1 + 1 * L)
+                    x2 = vload(xs, xb + ko1 + 2 * L)
+                    w = vbroadcast(wp, wb + 8 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 8 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 8 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 8 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 8 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 8 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 8 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 8 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko2)
+                    x1 = vload(xs, xb + ko2 + 1 * L)
+                    x2 = vload(xs, xb + ko2 + 2 * L)
+                    w = vbroadcast(wp, wb + 16 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 16 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 16 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 16 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 16 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 16 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 16 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 16 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko3)
+                    x1 = vload(xs, xb + ko3 + 1 * L)
+                    x2 = vload(xs, xb + ko3 + 2 * L)
+                    w = vbroadcast(wp, wb + 24 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 24 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 24 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 24 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 24 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 24 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 24 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 24 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko4)
+                    x1 = vload(xs, xb + ko4 + 1 * L)
+                    x2 = vload(xs, xb + ko4 + 2 * L)
+                    w = vbroadcast(wp, wb + 32 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 32 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 32 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 32 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 32 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 32 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 32 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 32 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko5)
+                    x1 = vload(xs, xb + ko5 + 1 * L)
+                    x2 = vload(xs, xb + ko5 + 2 * L)
+                    w = vbroadcast(wp, wb + 40 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 40 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 40 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 40 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 40 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 40 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 40 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 40 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+                    x0 = vload(xs, xb + ko6)
+                    x1 = vload(xs, xb + ko6 + 1 * L)
+                    x2 = vload(xs, xb + ko6 + 2 * L)
+                    w = vbroadcast(wp, wb + 48 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    w = vbroadcast(wp, wb + 48 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    w = vbroadcast(wp, wb + 48 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    w = vbroadcast(wp, wb + 48 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    w = vbroadcast(wp, wb + 48 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    a4_2 = vfma(w, x2, a4_2)
+                    w = vbroadcast(wp, wb + 48 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    a5_2 = vfma(w, x2, a5_2)
+                    w = vbroadcast(wp, wb + 48 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    a6_2 = vfma(w, x2, a6_2)
+                    w = vbroadcast(wp, wb + 48 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    a7_2 = vfma(w, x2, a7_2)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**NJIT_OPTS)
+def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = any.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    """
+    L = lanes(xs)
+    T = 3 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a4_0 = vbroadcast(bp, boff + 4)
+            a4_1 = a4_0
+            a4_2 = a4_0
+            a5_0 = vbroadcast(bp, boff + 5)
+            a5_1 = a5_0
+            a5_2 = a5_0
+            a6_0 = vbroadcast(bp, boff + 6)
+            a6_1 = a6_0
+            a6_2 = a6_0
+            a7_0 = vbroadcast(bp, boff + 7)
+            a7_1 = a7_0
+            a7_2 = a7_0
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    vprefetch(xs, xb + pfd + 3 * L)
+                    wt = wc + t * KW * 8
+                    for k in range(KW):
+                        xk = xb + koff[k]
+                        wb = wt + k * 8
+                        x0 = vload(xs, xk)
+                        x1 = vload(xs, xk + 1 * L)
+                        x2 = vload(xs, xk + 2 * L)
+                        w = vbroadcast(wp, wb + 0)
+                        a0_0 = vfma(w, x0, a0_0)
+                        a0_1 = vfma(w, x1, a0_1)
+                        a0_2 = vfma(w, x2, a0_2)
+                        w = vbroadcast(wp, wb + 1)
+                        a1_0 = vfma(w, x0, a1_0)
+                        a1_1 = vfma(w, x1, a1_1)
+                        a1_2 = vfma(w, x2, a1_2)
+                        w = vbroadcast(wp, wb + 2)
+                        a2_0 = vfma(w, x0, a2_0)
+                        a2_1 = vfma(w, x1, a2_1)
+                        a2_2 = vfma(w, x2, a2_2)
+                        w = vbroadcast(wp, wb + 3)
+                        a3_0 = vfma(w, x0, a3_0)
+                        a3_1 = vfma(w, x1, a3_1)
+                        a3_2 = vfma(w, x2, a3_2)
+                        w = vbroadcast(wp, wb + 4)
+                        a4_0 = vfma(w, x0, a4_0)
+                        a4_1 = vfma(w, x1, a4_1)
+                        a4_2 = vfma(w, x2, a4_2)
+                        w = vbroadcast(wp, wb + 5)
+                        a5_0 = vfma(w, x0, a5_0)
+                        a5_1 = vfma(w, x1, a5_1)
+                        a5_2 = vfma(w, x2, a5_2)
+                        w = vbroadcast(wp, wb + 6)
+                        a6_0 = vfma(w, x0, a6_0)
+                        a6_1 = vfma(w, x1, a6_1)
+                        a6_2 = vfma(w, x2, a6_2)
+                        w = vbroadcast(wp, wb + 7)
+                        a7_0 = vfma(w, x0, a7_0)
+                        a7_1 = vfma(w, x1, a7_1)
+                        a7_2 = vfma(w, x2, a7_2)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**NJIT_OPTS)
+def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """One tile of 8 x 3 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
-        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     elif KW == 3:
-        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     elif KW == 5:
-        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     elif KW == 7:
-        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     else:
-        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, scratch):
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
     """Parallel driver for _mk_kb8_nv3 (see the docstring of fastconv._cpu.conv_simd)."""
     KB = 8
     NV = 3
@@ -1530,6 +1630,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     of = out.reshape(-1)
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
+    pack = pack and ntap == 1 and KW == 1
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -1545,11 +1646,12 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
         kb1 = min(nkb, kb0 + kpg)
         # every layout below makes output pixel (r, ox) the virtual pixel r * rp + ox
         # and tap (kd, kh, kw) a fixed offset toff[kd * KH + kh] + koff[kw] from it
-        rp = Wq
+        rp = pitch  # flat layouts: see conv_simd._pitch; strided: Wq
         vlen_r = ((nr * rp + T - 1) // T) * T
         nt = vlen_r // T
         toff = np.empty(ntap, np.int64)
         koff = np.empty(KW, np.int64)
+        pk = np.empty(Cg * T if pack else 1, wp.dtype)
         qs = vlen_r
         reach = 0
         if direct:
@@ -1614,1011 +1716,89 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 qb = vlen_r
             if qb <= qa:
                 continue
-            # K-block-major: the block's packed weights stay in L1 while the
-            # input streams (measured faster than tile-major: the weights of
-            # all blocks of a run do not fit in L1 next to a tile's input)
-            for kbi in range(kb0, kb1):
-                blk = g * nkb + kbi
-                k0 = g * Kg + kbi * KB
-                nk = min(g * Kg + Kg, k0 + KB) - k0
-                obase = (((n * K + k0) * OD + od) * OH + oh0) * OW
-                _mk_kb8_nv3(src, wp, bp, of, xbase, blk * wblk, blk * KB, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+            obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
+            if pack:
+                # 1x1: pack each tile's input, then run every K-block over it
+                # 1x1: the first K-block of each tile reads the strided input and
+                # packs it; the others stream the packed copy (contiguous: hardware
+                # prefetch, a page per few channels, no L2 re-reads at a large stride)
+                for q0 in range(qa, qb, T):
+                    _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
+                            cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
+                            pk, 0, T)
+                    if kb1 > kb0 + 1:
+                        _mk_kb8_nv3(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
+                                Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
+                                ocs, pk, -1, 0)
+            else:
+                _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
 
 
 @njit(**NJIT_OPTS)
-def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles q0 = qa, qa + T, ... < qb of 4 channels x 4 vectors, KW = 1."""
-    L = lanes(xs)
-    for q0 in range(qa, qb, 4 * L):
-        xoff = xbase + q0
-        cgl = Cg
-        a0_0 = vbroadcast(bp, boff + 0)
-        a0_1 = a0_0
-        a0_2 = a0_0
-        a0_3 = a0_0
-        a1_0 = vbroadcast(bp, boff + 1)
-        a1_1 = a1_0
-        a1_2 = a1_0
-        a1_3 = a1_0
-        a2_0 = vbroadcast(bp, boff + 2)
-        a2_1 = a2_0
-        a2_2 = a2_0
-        a2_3 = a2_0
-        a3_0 = vbroadcast(bp, boff + 3)
-        a3_1 = a3_0
-        a3_2 = a3_0
-        a3_3 = a3_0
-        ko0 = koff[0]
-        wcs = ntap * 4
-        if ntap == 1:
-            xb = xoff + toff[0]
-            wb = woff
-            c2 = Cg // 2
-            pfo = PFC * cstride
-            for c in range(c2):
-                # channels stream from L2 at a large stride: prefetch a few ahead
-                vprefetch(xs, xb + pfo)
-                vprefetch(xs, xb + pfo + 1 * L)
-                vprefetch(xs, xb + pfo + 2 * L)
-                vprefetch(xs, xb + pfo + 3 * L)
-                vprefetch(xs, xb + pfo + cstride)
-                vprefetch(xs, xb + pfo + cstride + 1 * L)
-                vprefetch(xs, xb + pfo + cstride + 2 * L)
-                vprefetch(xs, xb + pfo + cstride + 3 * L)
-                x0 = vload(xs, xb)
-                x1 = vload(xs, xb + 1 * L)
-                x2 = vload(xs, xb + 2 * L)
-                x3 = vload(xs, xb + 3 * L)
-                w = vbroadcast(wp, wb + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + cstride)
-                x1 = vload(xs, xb + cstride + 1 * L)
-                x2 = vload(xs, xb + cstride + 2 * L)
-                x3 = vload(xs, xb + cstride + 3 * L)
-                w = vbroadcast(wp, wb + 4)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 5)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 6)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 7)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                xb += 2 * cstride
-                wb += 8
-            if Cg % 2:
-                x0 = vload(xs, xb)
-                x1 = vload(xs, xb + 1 * L)
-                x2 = vload(xs, xb + 2 * L)
-                x3 = vload(xs, xb + 3 * L)
-                w = vbroadcast(wp, wb + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-            cgl = 0  # done; skip the general loop
-        for c in range(cgl):
-            xc = xoff + c * cstride
-            wc = woff + c * wcs
-            for t in range(ntap):
-                xb = xc + toff[t]
-                wb = wc + t * 4
-                x0 = vload(xs, xb + ko0)
-                x1 = vload(xs, xb + ko0 + 1 * L)
-                x2 = vload(xs, xb + ko0 + 2 * L)
-                x3 = vload(xs, xb + ko0 + 3 * L)
-                w = vbroadcast(wp, wb + 0 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 0 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 0 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 0 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-        # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row
-        # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-        r0 = q0 // rp
-        s0 = r0 * rp - q0
-        r = r0
-        s = s0 - 0 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 1 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 2 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 3 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
-            r += 1
-            s += rp
+def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 1.
 
-@njit(**NJIT_OPTS)
-def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles q0 = qa, qa + T, ... < qb of 4 channels x 4 vectors, KW = 3."""
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    """
     L = lanes(xs)
-    for q0 in range(qa, qb, 4 * L):
-        xoff = xbase + q0
-        cgl = Cg
-        a0_0 = vbroadcast(bp, boff + 0)
-        a0_1 = a0_0
-        a0_2 = a0_0
-        a0_3 = a0_0
-        a1_0 = vbroadcast(bp, boff + 1)
-        a1_1 = a1_0
-        a1_2 = a1_0
-        a1_3 = a1_0
-        a2_0 = vbroadcast(bp, boff + 2)
-        a2_1 = a2_0
-        a2_2 = a2_0
-        a2_3 = a2_0
-        a3_0 = vbroadcast(bp, boff + 3)
-        a3_1 = a3_0
-        a3_2 = a3_0
-        a3_3 = a3_0
-        ko0 = koff[0]
-        ko1 = koff[1]
-        ko2 = koff[2]
-        wcs = ntap * 12
-        for c in range(cgl):
-            xc = xoff + c * cstride
-            wc = woff + c * wcs
-            for t in range(ntap):
-                xb = xc + toff[t]
-                wb = wc + t * 12
-                x0 = vload(xs, xb + ko0)
-                x1 = vload(xs, xb + ko0 + 1 * L)
-                x2 = vload(xs, xb + ko0 + 2 * L)
-                x3 = vload(xs, xb + ko0 + 3 * L)
-                w = vbroadcast(wp, wb + 0 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 0 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 0 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 0 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko1)
-                x1 = vload(xs, xb + ko1 + 1 * L)
-                x2 = vload(xs, xb + ko1 + 2 * L)
-                x3 = vload(xs, xb + ko1 + 3 * L)
-                w = vbroadcast(wp, wb + 4 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 4 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 4 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 4 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko2)
-                x1 = vload(xs, xb + ko2 + 1 * L)
-                x2 = vload(xs, xb + ko2 + 2 * L)
-                x3 = vload(xs, xb + ko2 + 3 * L)
-                w = vbroadcast(wp, wb + 8 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 8 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 8 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 8 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-        # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row
-        # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-        r0 = q0 // rp
-        s0 = r0 * rp - q0
-        r = r0
-        s = s0 - 0 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 1 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 2 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 3 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
-            r += 1
-            s += rp
-
-@njit(**NJIT_OPTS)
-def _mk_kb4_nv4_k5(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles q0 = qa, qa + T, ... < qb of 4 channels x 4 vectors, KW = 5."""
-    L = lanes(xs)
-    for q0 in range(qa, qb, 4 * L):
-        xoff = xbase + q0
-        cgl = Cg
-        a0_0 = vbroadcast(bp, boff + 0)
-        a0_1 = a0_0
-        a0_2 = a0_0
-        a0_3 = a0_0
-        a1_0 = vbroadcast(bp, boff + 1)
-        a1_1 = a1_0
-        a1_2 = a1_0
-        a1_3 = a1_0
-        a2_0 = vbroadcast(bp, boff + 2)
-        a2_1 = a2_0
-        a2_2 = a2_0
-        a2_3 = a2_0
-        a3_0 = vbroadcast(bp, boff + 3)
-        a3_1 = a3_0
-        a3_2 = a3_0
-        a3_3 = a3_0
-        ko0 = koff[0]
-        ko1 = koff[1]
-        ko2 = koff[2]
-        ko3 = koff[3]
-        ko4 = koff[4]
-        wcs = ntap * 20
-        for c in range(cgl):
-            xc = xoff + c * cstride
-            wc = woff + c * wcs
-            for t in range(ntap):
-                xb = xc + toff[t]
-                wb = wc + t * 20
-                x0 = vload(xs, xb + ko0)
-                x1 = vload(xs, xb + ko0 + 1 * L)
-                x2 = vload(xs, xb + ko0 + 2 * L)
-                x3 = vload(xs, xb + ko0 + 3 * L)
-                w = vbroadcast(wp, wb + 0 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 0 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 0 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 0 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko1)
-                x1 = vload(xs, xb + ko1 + 1 * L)
-                x2 = vload(xs, xb + ko1 + 2 * L)
-                x3 = vload(xs, xb + ko1 + 3 * L)
-                w = vbroadcast(wp, wb + 4 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 4 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 4 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 4 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko2)
-                x1 = vload(xs, xb + ko2 + 1 * L)
-                x2 = vload(xs, xb + ko2 + 2 * L)
-                x3 = vload(xs, xb + ko2 + 3 * L)
-                w = vbroadcast(wp, wb + 8 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 8 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 8 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 8 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko3)
-                x1 = vload(xs, xb + ko3 + 1 * L)
-                x2 = vload(xs, xb + ko3 + 2 * L)
-                x3 = vload(xs, xb + ko3 + 3 * L)
-                w = vbroadcast(wp, wb + 12 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 12 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 12 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 12 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko4)
-                x1 = vload(xs, xb + ko4 + 1 * L)
-                x2 = vload(xs, xb + ko4 + 2 * L)
-                x3 = vload(xs, xb + ko4 + 3 * L)
-                w = vbroadcast(wp, wb + 16 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 16 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 16 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 16 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-        # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row
-        # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-        r0 = q0 // rp
-        s0 = r0 * rp - q0
-        r = r0
-        s = s0 - 0 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 1 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 2 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 3 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
-            r += 1
-            s += rp
-
-@njit(**NJIT_OPTS)
-def _mk_kb4_nv4_k7(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles q0 = qa, qa + T, ... < qb of 4 channels x 4 vectors, KW = 7."""
-    L = lanes(xs)
-    for q0 in range(qa, qb, 4 * L):
-        xoff = xbase + q0
-        cgl = Cg
-        a0_0 = vbroadcast(bp, boff + 0)
-        a0_1 = a0_0
-        a0_2 = a0_0
-        a0_3 = a0_0
-        a1_0 = vbroadcast(bp, boff + 1)
-        a1_1 = a1_0
-        a1_2 = a1_0
-        a1_3 = a1_0
-        a2_0 = vbroadcast(bp, boff + 2)
-        a2_1 = a2_0
-        a2_2 = a2_0
-        a2_3 = a2_0
-        a3_0 = vbroadcast(bp, boff + 3)
-        a3_1 = a3_0
-        a3_2 = a3_0
-        a3_3 = a3_0
-        ko0 = koff[0]
-        ko1 = koff[1]
-        ko2 = koff[2]
-        ko3 = koff[3]
-        ko4 = koff[4]
-        ko5 = koff[5]
-        ko6 = koff[6]
-        wcs = ntap * 28
-        for c in range(cgl):
-            xc = xoff + c * cstride
-            wc = woff + c * wcs
-            for t in range(ntap):
-                xb = xc + toff[t]
-                wb = wc + t * 28
-                x0 = vload(xs, xb + ko0)
-                x1 = vload(xs, xb + ko0 + 1 * L)
-                x2 = vload(xs, xb + ko0 + 2 * L)
-                x3 = vload(xs, xb + ko0 + 3 * L)
-                w = vbroadcast(wp, wb + 0 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 0 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 0 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 0 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko1)
-                x1 = vload(xs, xb + ko1 + 1 * L)
-                x2 = vload(xs, xb + ko1 + 2 * L)
-                x3 = vload(xs, xb + ko1 + 3 * L)
-                w = vbroadcast(wp, wb + 4 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 4 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 4 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 4 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko2)
-                x1 = vload(xs, xb + ko2 + 1 * L)
-                x2 = vload(xs, xb + ko2 + 2 * L)
-                x3 = vload(xs, xb + ko2 + 3 * L)
-                w = vbroadcast(wp, wb + 8 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 8 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 8 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 8 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko3)
-                x1 = vload(xs, xb + ko3 + 1 * L)
-                x2 = vload(xs, xb + ko3 + 2 * L)
-                x3 = vload(xs, xb + ko3 + 3 * L)
-                w = vbroadcast(wp, wb + 12 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 12 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 12 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 12 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko4)
-                x1 = vload(xs, xb + ko4 + 1 * L)
-                x2 = vload(xs, xb + ko4 + 2 * L)
-                x3 = vload(xs, xb + ko4 + 3 * L)
-                w = vbroadcast(wp, wb + 16 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 16 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 16 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 16 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko5)
-                x1 = vload(xs, xb + ko5 + 1 * L)
-                x2 = vload(xs, xb + ko5 + 2 * L)
-                x3 = vload(xs, xb + ko5 + 3 * L)
-                w = vbroadcast(wp, wb + 20 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 20 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 20 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 20 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-                x0 = vload(xs, xb + ko6)
-                x1 = vload(xs, xb + ko6 + 1 * L)
-                x2 = vload(xs, xb + ko6 + 2 * L)
-                x3 = vload(xs, xb + ko6 + 3 * L)
-                w = vbroadcast(wp, wb + 24 + 0)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                a0_3 = vfma(w, x3, a0_3)
-                w = vbroadcast(wp, wb + 24 + 1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                a1_3 = vfma(w, x3, a1_3)
-                w = vbroadcast(wp, wb + 24 + 2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                a2_3 = vfma(w, x3, a2_3)
-                w = vbroadcast(wp, wb + 24 + 3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                a3_3 = vfma(w, x3, a3_3)
-        # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row
-        # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-        r0 = q0 // rp
-        s0 = r0 * rp - q0
-        r = r0
-        s = s0 - 0 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 1 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 2 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 3 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
-            r += 1
-            s += rp
-
-@njit(**NJIT_OPTS)
-def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles q0 = qa, qa + T, ... < qb of 4 channels x 4 vectors, KW = any."""
-    L = lanes(xs)
-    for q0 in range(qa, qb, 4 * L):
-        xoff = xbase + q0
-        cgl = Cg
-        a0_0 = vbroadcast(bp, boff + 0)
-        a0_1 = a0_0
-        a0_2 = a0_0
-        a0_3 = a0_0
-        a1_0 = vbroadcast(bp, boff + 1)
-        a1_1 = a1_0
-        a1_2 = a1_0
-        a1_3 = a1_0
-        a2_0 = vbroadcast(bp, boff + 2)
-        a2_1 = a2_0
-        a2_2 = a2_0
-        a2_3 = a2_0
-        a3_0 = vbroadcast(bp, boff + 3)
-        a3_1 = a3_0
-        a3_2 = a3_0
-        a3_3 = a3_0
-        wcs = ntap * KW * 4
-        for c in range(cgl):
-            xc = xoff + c * cstride
-            wc = woff + c * wcs
-            for t in range(ntap):
-                xb = xc + toff[t]
-                wt = wc + t * KW * 4
-                for k in range(KW):
-                    xk = xb + koff[k]
-                    wb = wt + k * 4
-                    x0 = vload(xs, xk)
-                    x1 = vload(xs, xk + 1 * L)
-                    x2 = vload(xs, xk + 2 * L)
-                    x3 = vload(xs, xk + 3 * L)
+    T = 4 * L
+    wcs = ntap * KW * 4
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 4
+        nk = min(Kg - kbi * 4, 4)
+        obase = obase0 + kbi * 4 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a0_3 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a1_3 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a2_3 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a3_3 = a3_0
+            cl0 = 0
+            if ntap == 1:
+                xb = xoff + toff[0]
+                wb = woff
+                c2 = Cg // 2
+                pfo = PFC * cstride
+                cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)
+                pn = pnext
+                for c in range(c2):
+                    # channels stream from L2 at a large stride: prefetch a few ahead
+                    vprefetch(xs, xb + pfo)
+                    vprefetch(xs, xb + pfo + 1 * L)
+                    vprefetch(xs, xb + pfo + 2 * L)
+                    vprefetch(xs, xb + pfo + 3 * L)
+                    vprefetch(xs, xb + pfo + cstride)
+                    vprefetch(xs, xb + pfo + cstride + 1 * L)
+                    vprefetch(xs, xb + pfo + cstride + 2 * L)
+                    vprefetch(xs, xb + pfo + cstride + 3 * L)
+                    x0 = vload(xs, xb)
+                    x1 = vload(xs, xb + 1 * L)
+                    x2 = vload(xs, xb + 2 * L)
+                    x3 = vload(xs, xb + 3 * L)
+                    if cp:
+                        vstore(ps, pn, x0)
+                        vstore(ps, pn + 1 * L, x1)
+                        vstore(ps, pn + 2 * L, x2)
+                        vstore(ps, pn + 3 * L, x3)
                     w = vbroadcast(wp, wb + 0)
                     a0_0 = vfma(w, x0, a0_0)
                     a0_1 = vfma(w, x1, a0_1)
@@ -2639,109 +1819,1145 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, k
                     a3_1 = vfma(w, x1, a3_1)
                     a3_2 = vfma(w, x2, a3_2)
                     a3_3 = vfma(w, x3, a3_3)
-        # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the row
-        # < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-        r0 = q0 // rp
-        s0 = r0 * rp - q0
-        r = r0
-        s = s0 - 0 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 1 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 2 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-            r += 1
-            s += rp
-        r = r0
-        s = s0 - 3 * L
-        while s + rp <= 0:
-            s += rp
-            r += 1
-        while s < L and r < nr:
-            lo = max(0, s)
-            hi = min(L, s + OW)
-            if hi > lo:
-                o = obase + r * OW - s
-                if 0 < nk:
-                    vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
-                if 1 < nk:
-                    vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
-                if 2 < nk:
-                    vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
-                if 3 < nk:
-                    vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
-            r += 1
-            s += rp
+                    x0 = vload(xs, xb + cstride)
+                    x1 = vload(xs, xb + cstride + 1 * L)
+                    x2 = vload(xs, xb + cstride + 2 * L)
+                    x3 = vload(xs, xb + cstride + 3 * L)
+                    if cp:
+                        vstore(ps, pn + pcs, x0)
+                        vstore(ps, pn + pcs + 1 * L, x1)
+                        vstore(ps, pn + pcs + 2 * L, x2)
+                        vstore(ps, pn + pcs + 3 * L, x3)
+                    w = vbroadcast(wp, wb + 4)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 5)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 6)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 7)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    xb += 2 * cstride
+                    pn += 2 * pcs
+                    wb += 8
+                if Cg % 2:
+                    x0 = vload(xs, xb)
+                    x1 = vload(xs, xb + 1 * L)
+                    x2 = vload(xs, xb + 2 * L)
+                    x3 = vload(xs, xb + 3 * L)
+                    if cp:
+                        vstore(ps, pn, x0)
+                        vstore(ps, pn + 1 * L, x1)
+                        vstore(ps, pn + 2 * L, x2)
+                        vstore(ps, pn + 3 * L, x3)
+                    w = vbroadcast(wp, wb + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                cl0 = Cg  # done; skip the general loop
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    vprefetch(xs, xb + pfd + 3 * L)
+                    vprefetch(xs, xb + pfd + 4 * L)
+                    wb = wc + t * 4
+                    x0 = vload(xs, xb + ko0)
+                    x1 = vload(xs, xb + ko0 + 1 * L)
+                    x2 = vload(xs, xb + ko0 + 2 * L)
+                    x3 = vload(xs, xb + ko0 + 3 * L)
+                    w = vbroadcast(wp, wb + 0 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 0 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 0 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 0 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 3 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
+                r += 1
+                s += rp
 
 @njit(**NJIT_OPTS)
-def _mk_kb4_nv4(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW,
-        qa, qb, rp, OW, nr, obase, ocs, nk):
-    """Tiles [qa, qb) of 4 x 4 vectors: the micro-kernel for KW (unrolled) or the loop."""
+def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 3.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    """
+    L = lanes(xs)
+    T = 4 * L
+    wcs = ntap * KW * 4
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    ko1 = koff[1]
+    ko2 = koff[2]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 4
+        nk = min(Kg - kbi * 4, 4)
+        obase = obase0 + kbi * 4 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a0_3 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a1_3 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a2_3 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a3_3 = a3_0
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    vprefetch(xs, xb + pfd + 3 * L)
+                    vprefetch(xs, xb + pfd + 4 * L)
+                    wb = wc + t * 12
+                    x0 = vload(xs, xb + ko0)
+                    x1 = vload(xs, xb + ko0 + 1 * L)
+                    x2 = vload(xs, xb + ko0 + 2 * L)
+                    x3 = vload(xs, xb + ko0 + 3 * L)
+                    w = vbroadcast(wp, wb + 0 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 0 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 0 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 0 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko1)
+                    x1 = vload(xs, xb + ko1 + 1 * L)
+                    x2 = vload(xs, xb + ko1 + 2 * L)
+                    x3 = vload(xs, xb + ko1 + 3 * L)
+                    w = vbroadcast(wp, wb + 4 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 4 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 4 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 4 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko2)
+                    x1 = vload(xs, xb + ko2 + 1 * L)
+                    x2 = vload(xs, xb + ko2 + 2 * L)
+                    x3 = vload(xs, xb + ko2 + 3 * L)
+                    w = vbroadcast(wp, wb + 8 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 8 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 8 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 8 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 3 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**NJIT_OPTS)
+def _mk_kb4_nv4_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 5.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    """
+    L = lanes(xs)
+    T = 4 * L
+    wcs = ntap * KW * 4
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    ko1 = koff[1]
+    ko2 = koff[2]
+    ko3 = koff[3]
+    ko4 = koff[4]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 4
+        nk = min(Kg - kbi * 4, 4)
+        obase = obase0 + kbi * 4 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a0_3 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a1_3 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a2_3 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a3_3 = a3_0
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    vprefetch(xs, xb + pfd + 3 * L)
+                    vprefetch(xs, xb + pfd + 4 * L)
+                    wb = wc + t * 20
+                    x0 = vload(xs, xb + ko0)
+                    x1 = vload(xs, xb + ko0 + 1 * L)
+                    x2 = vload(xs, xb + ko0 + 2 * L)
+                    x3 = vload(xs, xb + ko0 + 3 * L)
+                    w = vbroadcast(wp, wb + 0 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 0 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 0 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 0 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko1)
+                    x1 = vload(xs, xb + ko1 + 1 * L)
+                    x2 = vload(xs, xb + ko1 + 2 * L)
+                    x3 = vload(xs, xb + ko1 + 3 * L)
+                    w = vbroadcast(wp, wb + 4 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 4 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 4 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 4 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko2)
+                    x1 = vload(xs, xb + ko2 + 1 * L)
+                    x2 = vload(xs, xb + ko2 + 2 * L)
+                    x3 = vload(xs, xb + ko2 + 3 * L)
+                    w = vbroadcast(wp, wb + 8 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 8 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 8 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 8 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko3)
+                    x1 = vload(xs, xb + ko3 + 1 * L)
+                    x2 = vload(xs, xb + ko3 + 2 * L)
+                    x3 = vload(xs, xb + ko3 + 3 * L)
+                    w = vbroadcast(wp, wb + 12 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 12 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 12 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 12 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko4)
+                    x1 = vload(xs, xb + ko4 + 1 * L)
+                    x2 = vload(xs, xb + ko4 + 2 * L)
+                    x3 = vload(xs, xb + ko4 + 3 * L)
+                    w = vbroadcast(wp, wb + 16 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 16 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 16 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 16 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 3 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**NJIT_OPTS)
+def _mk_kb4_nv4_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 7.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    """
+    L = lanes(xs)
+    T = 4 * L
+    wcs = ntap * KW * 4
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    ko1 = koff[1]
+    ko2 = koff[2]
+    ko3 = koff[3]
+    ko4 = koff[4]
+    ko5 = koff[5]
+    ko6 = koff[6]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 4
+        nk = min(Kg - kbi * 4, 4)
+        obase = obase0 + kbi * 4 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a0_3 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a1_3 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a2_3 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a3_3 = a3_0
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    vprefetch(xs, xb + pfd + 3 * L)
+                    vprefetch(xs, xb + pfd + 4 * L)
+                    wb = wc + t * 28
+                    x0 = vload(xs, xb + ko0)
+                    x1 = vload(xs, xb + ko0 + 1 * L)
+                    x2 = vload(xs, xb + ko0 + 2 * L)
+                    x3 = vload(xs, xb + ko0 + 3 * L)
+                    w = vbroadcast(wp, wb + 0 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 0 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 0 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 0 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko1)
+                    x1 = vload(xs, xb + ko1 + 1 * L)
+                    x2 = vload(xs, xb + ko1 + 2 * L)
+                    x3 = vload(xs, xb + ko1 + 3 * L)
+                    w = vbroadcast(wp, wb + 4 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 4 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 4 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 4 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko2)
+                    x1 = vload(xs, xb + ko2 + 1 * L)
+                    x2 = vload(xs, xb + ko2 + 2 * L)
+                    x3 = vload(xs, xb + ko2 + 3 * L)
+                    w = vbroadcast(wp, wb + 8 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 8 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 8 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 8 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko3)
+                    x1 = vload(xs, xb + ko3 + 1 * L)
+                    x2 = vload(xs, xb + ko3 + 2 * L)
+                    x3 = vload(xs, xb + ko3 + 3 * L)
+                    w = vbroadcast(wp, wb + 12 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 12 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 12 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 12 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko4)
+                    x1 = vload(xs, xb + ko4 + 1 * L)
+                    x2 = vload(xs, xb + ko4 + 2 * L)
+                    x3 = vload(xs, xb + ko4 + 3 * L)
+                    w = vbroadcast(wp, wb + 16 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 16 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 16 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 16 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko5)
+                    x1 = vload(xs, xb + ko5 + 1 * L)
+                    x2 = vload(xs, xb + ko5 + 2 * L)
+                    x3 = vload(xs, xb + ko5 + 3 * L)
+                    w = vbroadcast(wp, wb + 20 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 20 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 20 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 20 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+                    x0 = vload(xs, xb + ko6)
+                    x1 = vload(xs, xb + ko6 + 1 * L)
+                    x2 = vload(xs, xb + ko6 + 2 * L)
+                    x3 = vload(xs, xb + ko6 + 3 * L)
+                    w = vbroadcast(wp, wb + 24 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    a0_2 = vfma(w, x2, a0_2)
+                    a0_3 = vfma(w, x3, a0_3)
+                    w = vbroadcast(wp, wb + 24 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    a1_2 = vfma(w, x2, a1_2)
+                    a1_3 = vfma(w, x3, a1_3)
+                    w = vbroadcast(wp, wb + 24 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    a2_2 = vfma(w, x2, a2_2)
+                    a2_3 = vfma(w, x3, a2_3)
+                    w = vbroadcast(wp, wb + 24 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    a3_2 = vfma(w, x2, a3_2)
+                    a3_3 = vfma(w, x3, a3_3)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 3 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**NJIT_OPTS)
+def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = any.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    """
+    L = lanes(xs)
+    T = 4 * L
+    wcs = ntap * KW * 4
+    pfd = PFD * cstride
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 4
+        nk = min(Kg - kbi * 4, 4)
+        obase = obase0 + kbi * 4 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a0_3 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a1_3 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a2_3 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a3_3 = a3_0
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    vprefetch(xs, xb + pfd + 3 * L)
+                    vprefetch(xs, xb + pfd + 4 * L)
+                    wt = wc + t * KW * 4
+                    for k in range(KW):
+                        xk = xb + koff[k]
+                        wb = wt + k * 4
+                        x0 = vload(xs, xk)
+                        x1 = vload(xs, xk + 1 * L)
+                        x2 = vload(xs, xk + 2 * L)
+                        x3 = vload(xs, xk + 3 * L)
+                        w = vbroadcast(wp, wb + 0)
+                        a0_0 = vfma(w, x0, a0_0)
+                        a0_1 = vfma(w, x1, a0_1)
+                        a0_2 = vfma(w, x2, a0_2)
+                        a0_3 = vfma(w, x3, a0_3)
+                        w = vbroadcast(wp, wb + 1)
+                        a1_0 = vfma(w, x0, a1_0)
+                        a1_1 = vfma(w, x1, a1_1)
+                        a1_2 = vfma(w, x2, a1_2)
+                        a1_3 = vfma(w, x3, a1_3)
+                        w = vbroadcast(wp, wb + 2)
+                        a2_0 = vfma(w, x0, a2_0)
+                        a2_1 = vfma(w, x1, a2_1)
+                        a2_2 = vfma(w, x2, a2_2)
+                        a2_3 = vfma(w, x3, a2_3)
+                        w = vbroadcast(wp, wb + 3)
+                        a3_0 = vfma(w, x0, a3_0)
+                        a3_1 = vfma(w, x1, a3_1)
+                        a3_2 = vfma(w, x2, a3_2)
+                        a3_3 = vfma(w, x3, a3_3)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 3 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**NJIT_OPTS)
+def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+    """One tile of 4 x 4 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
-        _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+        _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     elif KW == 3:
-        _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+        _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     elif KW == 5:
-        _mk_kb4_nv4_k5(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+        _mk_kb4_nv4_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     elif KW == 7:
-        _mk_kb4_nv4_k7(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+        _mk_kb4_nv4_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     else:
-        _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, woff, boff, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+        _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, scratch):
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
     """Parallel driver for _mk_kb4_nv4 (see the docstring of fastconv._cpu.conv_simd)."""
     KB = 4
     NV = 4
@@ -2766,6 +2982,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     of = out.reshape(-1)
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
+    pack = pack and ntap == 1 and KW == 1
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -2781,11 +2998,12 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
         kb1 = min(nkb, kb0 + kpg)
         # every layout below makes output pixel (r, ox) the virtual pixel r * rp + ox
         # and tap (kd, kh, kw) a fixed offset toff[kd * KH + kh] + koff[kw] from it
-        rp = Wq
+        rp = pitch  # flat layouts: see conv_simd._pitch; strided: Wq
         vlen_r = ((nr * rp + T - 1) // T) * T
         nt = vlen_r // T
         toff = np.empty(ntap, np.int64)
         koff = np.empty(KW, np.int64)
+        pk = np.empty(Cg * T if pack else 1, wp.dtype)
         qs = vlen_r
         reach = 0
         if direct:
@@ -2850,16 +3068,23 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 qb = vlen_r
             if qb <= qa:
                 continue
-            # K-block-major: the block's packed weights stay in L1 while the
-            # input streams (measured faster than tile-major: the weights of
-            # all blocks of a run do not fit in L1 next to a tile's input)
-            for kbi in range(kb0, kb1):
-                blk = g * nkb + kbi
-                k0 = g * Kg + kbi * KB
-                nk = min(g * Kg + Kg, k0 + KB) - k0
-                obase = (((n * K + k0) * OD + od) * OH + oh0) * OW
-                _mk_kb4_nv4(src, wp, bp, of, xbase, blk * wblk, blk * KB, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase, ocs, nk)
+            obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
+            if pack:
+                # 1x1: pack each tile's input, then run every K-block over it
+                # 1x1: the first K-block of each tile reads the strided input and
+                # packs it; the others stream the packed copy (contiguous: hardware
+                # prefetch, a page per few channels, no L2 re-reads at a large stride)
+                for q0 in range(qa, qb, T):
+                    _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
+                            cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
+                            pk, 0, T)
+                    if kb1 > kb0 + 1:
+                        _mk_kb4_nv4(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
+                                Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
+                                ocs, pk, -1, 0)
+            else:
+                _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
 
 
 # (KB, NV) -> parallel driver

@@ -19,9 +19,10 @@ task count splits evenly over the threads.  Every layout makes output pixel
 virtual row and wastes few lanes when ``W_out`` is not a multiple of the tile:
 
 * unpadded, stride 1: the input itself (``rp = W``), read in place;
-* stride 1: a scratch ``[C_g][KD][rows][W_pad]`` gathered through the per-axis
-  index maps of :mod:`fastconv._cpu._common` (every ``padding_mode``; the
-  input is never padded as a whole);
+* stride 1: a scratch ``[C_g][KD][rows][pitch]`` gathered through the per-axis
+  index maps of :mod:`fastconv._tables` (every ``padding_mode``; the input is
+  never padded as a whole); with zero padding, neighbouring rows share their
+  pads (``pitch = W + max(pad_lo, pad_hi)``, see :func:`_pitch`);
 * strided: a scratch ``[C_g][KD][KH][sw][rows][W_q]`` -- the input row that
   kernel row ``kh`` needs for output row ``r``, split into ``sw`` column
   phases so that each tap reads a contiguous run.
@@ -36,6 +37,10 @@ zmm for groups with fewer than 8 output channels; per (input channel, kd, kh)
 they run the ``KW`` taps unrolled (KW in 1, 3, 5, 7; a loop otherwise): NV
 vector loads, KB broadcasts of packed weights, KB*NV FMAs per tap, then
 lane-masked stores straight into ``out`` (a tile may straddle output rows).
+The input rows of the channel two ahead are prefetched into L1 (software
+prefetch: the channel stride defeats the hardware prefetchers).  One
+micro-kernel call covers a whole task, because every call between Numba
+functions pays atomic reference counts on its array arguments.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ _L2 = 1 << 20
 # switches for A/B measurements (not configuration: leave them alone)
 _DIRECT = True  # read unpadded stride-1 input in place
 _REUSE = True  # reuse the per-thread scratch between calls
+_SHARED_PAD = True  # stride-1 zero-padded rows share their pads (see _pitch)
+_PACK_MIN = 16  # 1x1 convs with at least this many input channels per group pack tiles
 _NV8 = 3  # vectors per tile row for 8-channel tiles (only 3 is generated)
 
 
@@ -61,6 +68,7 @@ def _to5(t, nd, fill=1):
     return (fill,) * (3 - nd) + tuple(t)
 
 
+@functools.lru_cache(maxsize=256)
 def supported(p) -> bool:
     """True when :func:`conv` handles these params (else use the generic kernels)."""
     if np.dtype(p.dtype) not in _DTYPES or p.nd not in (1, 2, 3):
@@ -174,6 +182,26 @@ def _interior(mapw, plo):
     return jlo, jhi
 
 
+def _pitch(p, shared=True):
+    """Row pitch of the virtual row (elements between output rows ``r`` and ``r + 1``).
+
+    Strided layouts use ``W_q`` (the padded row split into column phases).  A
+    stride-1 zero-padded row needs no slot of its own for both pads: with pitch
+    ``W + max(pad_lo, pad_hi)`` the taps that run past a row's right edge read
+    the next row's left padding, which holds the same zeros.  That wastes fewer
+    lanes on small images (28 wide, pad 2: 30 instead of 32).
+    """
+    nd = p.nd
+    KW = p.kernel[-1]
+    sw, dw = p.stride[-1], p.dilation[-1]
+    OW = p.out_spatial[-1]
+    wq = -(-((OW - 1) * sw + (KW - 1) * dw + 1) // sw)
+    if sw != 1 or _to5(p.stride, nd)[1] != 1 or p.padding_mode != "zeros" or not shared:
+        return wq
+    lo, hi = p.pad_lo[-1], p.pad_hi[-1]
+    return min(wq, max(p.in_spatial[-1] + max(lo, hi), OW))
+
+
 def pack_weights(w5, groups, kb, dtype):
     """(K, Cg, KD, KH, KW) -> flat [groups][nkb][Cg][KD*KH][KW][kb], zero-padded channels."""
     K, Cg, KD, KH, KW = w5.shape
@@ -219,31 +247,14 @@ def _geometry(p):
     return (KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, jlo, jhi, lo[2]), direct
 
 
-def conv(p, x, w, b, out):
-    """conv{nd}d into ``out`` (C-contiguous, ``p.out_shape``, ``p.dtype``); returns ``out``."""
-    from ._conv_simd_gen import DRIVERS
-
+@functools.lru_cache(maxsize=256)
+def _setup(p, threads, direct_ok, shared_pad, pack_min):
+    """Everything about a call that depends only on its params (and the switches)."""
     dtype = np.dtype(p.dtype)
     nd = p.nd
-    n = p.batch
-    if out.size == 0:
-        return out
-    xc = np.ascontiguousarray(x, dtype=dtype)
-    if not xc.flags.writeable:
-        # a read-only array is a different Numba type: one copy instead of a
-        # second compilation of every kernel (the input is never written)
-        xc = xc.copy()
-    x5 = xc.reshape((n, p.in_channels) + _to5(p.in_spatial, nd))
-    o5 = out.reshape((n, p.out_channels) + _to5(p.out_spatial, nd))
-    wsh = np.shape(w)
-    w5 = np.asarray(w).reshape(wsh[:2] + _to5(p.kernel, nd))
-    threads = numba.get_num_threads()
     kb, nv, nkg, rb = _plan(p, threads, _NV8)
-    wp = pack_weights(w5, p.groups, kb, dtype)
-    bp = pack_bias(b, p.out_channels, p.groups, kb, dtype)
     geo, direct = _geometry(p)
-    drv = DRIVERS[(kb, nv)]
-    direct = direct and _DIRECT
+    direct = direct and direct_ok
     T = nv * 64 // dtype.itemsize
     if direct:  # only the tail tiles of the last channel are copied
         KD, KH, KW, sd, sh, sw, dd, dh, dw = geo[:9]
@@ -252,6 +263,34 @@ def conv(p, x, w, b, out):
         elems = (p.in_channels // p.groups) * (3 * T + 2 * reach + 32)
     else:
         elems = _scratch_elems(p, rb, T)
+    pitch = _pitch(p, shared_pad)
+    pack = all(k == 1 for k in p.kernel) and p.in_channels // p.groups >= pack_min
+    shapes = (
+        (p.batch, p.in_channels) + _to5(p.in_spatial, nd),
+        (p.batch, p.out_channels) + _to5(p.out_spatial, nd),
+        (p.out_channels, p.in_channels // p.groups) + _to5(p.kernel, nd),
+    )
+    return kb, nv, nkg, rb, geo, direct, elems, pitch, pack, shapes
+
+
+def conv(p, x, w, b, out):
+    """conv{nd}d into ``out`` (C-contiguous, ``p.out_shape``, ``p.dtype``); returns ``out``."""
+    from ._conv_simd_gen import DRIVERS
+
+    if out.size == 0:
+        return out
+    dtype = p.dtype
+    threads = numba.get_num_threads()
+    kb, nv, nkg, rb, geo, direct, elems, pitch, pack, (xs5, os5, ws5) = _setup(
+        p, threads, _DIRECT, _SHARED_PAD, _PACK_MIN)
+    xc = np.ascontiguousarray(x, dtype=dtype)
+    if not xc.flags.writeable:
+        # a read-only array is a different Numba type: one copy instead of a
+        # second compilation of every kernel (the input is never written)
+        xc = xc.copy()
+    wp = pack_weights(np.asarray(w).reshape(ws5), p.groups, kb, dtype)
+    bp = pack_bias(b, p.out_channels, p.groups, kb, dtype)
     scratch = _scratch(dtype, threads, elems if _REUSE else 16)
-    drv(x5, wp, bp, o5, *geo, p.groups, nkg, rb, direct, scratch)
+    DRIVERS[(kb, nv)](xc.reshape(xs5), wp, bp, out.reshape(os5), *geo, p.groups, nkg, rb,
+                      direct, pitch, pack, scratch)
     return out
