@@ -25,10 +25,13 @@ def _run_conv(p, backend, x, weight, bias, out):
     return _dispatch.run(backend, "conv", "conv", p, (x, weight, bias), out)
 
 
+_conv_params = _params.memoised(_params.conv_params)
+
+
 def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, out):
     backend, ops = _dispatch.operands(input=x, weight=weight, bias=bias)
     x, weight, bias = ops["input"], ops["weight"], ops["bias"]
-    p = _params.conv_params(
+    p = _conv_params(
         nd, _meta(x), _meta(weight), _meta(bias), stride, padding, dilation, groups, padding_mode
     )
     return _run_conv(p, backend, x, weight, bias, out)

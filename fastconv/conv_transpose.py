@@ -16,11 +16,14 @@ def _meta(a):
     return None if a is None else _params.array_meta(a)
 
 
+_conv_transpose_params = _params.memoised(_params.conv_transpose_params)
+
+
 def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups, dilation,
                     output_size, out):
     backend, ops = _dispatch.operands(input=x, weight=weight, bias=bias)
     x, weight, bias = ops["input"], ops["weight"], ops["bias"]
-    p = _params.conv_transpose_params(
+    p = _conv_transpose_params(
         nd, _meta(x), _meta(weight), _meta(bias), stride, padding, output_padding, groups,
         dilation, output_size,
     )
