@@ -387,3 +387,28 @@ def test_errors_before_kernel(monkeypatch):
     monkeypatch.setattr(cpu, "conv", lambda *a, **k: pytest.fail("kernel ran"))
     with pytest.raises(ValueError):
         fastconv.conv2d(X, W, groups=3)
+
+
+def test_params_memo_never_serves_a_different_argument():
+    """The validator cache keys on exact ints: bools/floats still fail, every time."""
+    from fastconv import _params
+    from fastconv.conv import _conv_params
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 2, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    ref = fastconv.conv2d(x, w, stride=1, padding=1)
+    for _ in range(2):
+        with pytest.raises(TypeError, match="stride=True"):
+            fastconv.conv2d(x, w, stride=True, padding=1)
+        with pytest.raises(TypeError, match="stride=1.0"):
+            fastconv.conv2d(x, w, stride=1.0, padding=1)
+        with pytest.raises(ValueError, match="padding"):
+            fastconv.conv2d(x, w, padding=-1)
+    np.testing.assert_array_equal(fastconv.conv2d(x, w, stride=np.int64(1), padding=(1, 1)), ref)
+    key = (2, ((1, 2, 6, 6), np.dtype(np.float32)), ((3, 2, 3, 3), np.dtype(np.float32)), None,
+           1, 1, 1, 1, "zeros")
+    assert key in _conv_params.cache
+    assert _conv_params(*key) is _conv_params.cache[key]
+    assert _conv_params(*key) == _params.conv_params(*key)
+    assert all(type(v) in (int, str, tuple) for k in _conv_params.cache for v in k[4:])
