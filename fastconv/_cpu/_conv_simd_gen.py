@@ -81,12 +81,14 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
 
 @njit(**NJIT_OPTS)
 def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq, Wp, slab,
-                    mapd, maph, mapw):
+                    mapd, maph, mapw, jlo, jhi, plo):
     """Strided rows: xs[Cg][KD][KH][slab], slab = [sw phases][nr rows][Wq] + slack.
 
     Row r of (kd, kh) is the padded input row (oh0 + r) * sh + kh * dh, split into
     sw column phases (phase p holds columns p, p + sw, ...), so that output row r,
     tap (kh, kw) reads a contiguous run and consecutive output rows are Wq apart.
+    Padded columns [jlo, jhi) map to input column j - plo: that run is a plain
+    strided copy (no index-map lookups), the borders go through ``mapw``.
     """
     phs = nr * Wq
     for c in range(Cg):
@@ -105,7 +107,17 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
                         src = x[n, ci, idd, ih]
                         for ph in range(sw):
                             dst = base + ph * phs + r * Wq
-                            for jj in range(Wq):
+                            # phase columns jj in [a, e) lie in the interior run
+                            a = min(Wq, max(0, -((ph - jlo) // sw)))
+                            e = max(a, min(Wq, -((ph - jhi) // sw)))
+                            for jj in range(a):
+                                j = jj * sw + ph
+                                iw = mapw[j] if j < Wp else -1
+                                xs[dst + jj] = src[iw] if iw >= 0 else 0
+                            s0 = ph - plo
+                            for jj in range(a, e):
+                                xs[dst + jj] = src[jj * sw + s0]
+                            for jj in range(e, Wq):
                                 j = jj * sw + ph
                                 iw = mapw[j] if j < Wp else -1
                                 xs[dst + jj] = src[iw] if iw >= 0 else 0
@@ -1694,7 +1706,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                     koff[k] = ((k * dw) % sw) * phs + (k * dw) // sw
                 src = _slot(scratch, Cg * cstride)
                 _gather_strided(x, src, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq,
-                                Wp, slab, mapd, maph, mapw)
+                                Wp, slab, mapd, maph, mapw, jlo, jhi, plo)
         # segment 0: tiles [0, qs) from src; segment 1 (direct only): the tail tiles
         # [qs, vlen_r) from a zero-padded copy of the last channels' end
         qa = 0
@@ -3046,7 +3058,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                     koff[k] = ((k * dw) % sw) * phs + (k * dw) // sw
                 src = _slot(scratch, Cg * cstride)
                 _gather_strided(x, src, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq,
-                                Wp, slab, mapd, maph, mapw)
+                                Wp, slab, mapd, maph, mapw, jlo, jhi, plo)
         # segment 0: tiles [0, qs) from src; segment 1 (direct only): the tail tiles
         # [qs, vlen_r) from a zero-padded copy of the last channels' end
         qa = 0
