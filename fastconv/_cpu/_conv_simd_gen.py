@@ -55,8 +55,17 @@ def _vzero(dst, i, n):
 @njit(**NJIT_OPTS)
 def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
             mapd, maph, mapw, jlo, jhi, plo):
-    """Stride-1 rows: padded input rows of one task -> xs[Cg][KD][slab], rows of pitch rowp."""
+    """Stride-1 rows: padded input rows of one task -> xs[Cg][KD][slab], rows of pitch rowp.
+
+    Flat indices and inline vector copies only: a row view (``x[n, c, d, h]``)
+    or a call with array arguments costs atomic reference counts per row, which
+    dominated this gather for small groups.
+    """
+    L = lanes(xs)
+    N, C, D, H, W = x.shape
+    xf = x.reshape(-1)
     cstride = KD * slab
+    ncp = jhi - jlo
     for c in range(Cg):
         ci = g * Cg + c
         for kd in range(KD):
@@ -66,17 +75,26 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
                 ih = maph[oh0 + r]
                 dst = base + r * rowp
                 if idd < 0 or ih < 0:
-                    _vzero(xs, dst, rowp)
+                    for j in range(rowp):
+                        xs[dst + j] = 0
                 else:
-                    src = x[n, ci, idd, ih]
+                    src = (((n * C + ci) * D + idd) * H + ih) * W
                     for j in range(jlo):
                         iw = mapw[j]
-                        xs[dst + j] = src[iw] if iw >= 0 else 0
-                    _vcopy(xs, dst + jlo, src, jlo - plo, jhi - jlo)
+                        xs[dst + j] = xf[src + iw] if iw >= 0 else 0
+                    d0 = dst + jlo
+                    s0 = src + jlo - plo
+                    k = 0
+                    while k + L <= ncp:
+                        vstore(xs, d0 + k, vload(xf, s0 + k))
+                        k += L
+                    if k < ncp:
+                        vstore_masked(xs, d0 + k, vload_masked(xf, s0 + k, ncp - k), ncp - k)
                     for j in range(jhi, rowp):
                         iw = mapw[j] if j < Wp else -1
-                        xs[dst + j] = src[iw] if iw >= 0 else 0
-            _vzero(xs, base + nrows * rowp, slab - nrows * rowp)
+                        xs[dst + j] = xf[src + iw] if iw >= 0 else 0
+            for j in range(base + nrows * rowp, base + slab):
+                xs[j] = 0
 
 
 @njit(**NJIT_OPTS)
@@ -90,6 +108,8 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
     Padded columns [jlo, jhi) map to input column j - plo: that run is a plain
     strided copy (no index-map lookups), the borders go through ``mapw``.
     """
+    N, C, D, H, W = x.shape
+    xf = x.reshape(-1)  # flat indices: no per-row views (reference counts)
     phs = nr * Wq
     for c in range(Cg):
         ci = g * Cg + c
@@ -104,7 +124,7 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
                             for jj in range(Wq):
                                 xs[base + ph * phs + r * Wq + jj] = 0
                     else:
-                        src = x[n, ci, idd, ih]
+                        src = (((n * C + ci) * D + idd) * H + ih) * W
                         for ph in range(sw):
                             dst = base + ph * phs + r * Wq
                             # phase columns jj in [a, e) lie in the interior run
@@ -113,14 +133,14 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
                             for jj in range(a):
                                 j = jj * sw + ph
                                 iw = mapw[j] if j < Wp else -1
-                                xs[dst + jj] = src[iw] if iw >= 0 else 0
-                            s0 = ph - plo
+                                xs[dst + jj] = xf[src + iw] if iw >= 0 else 0
+                            s0 = src + ph - plo
                             for jj in range(a, e):
-                                xs[dst + jj] = src[jj * sw + s0]
+                                xs[dst + jj] = xf[s0 + jj * sw]
                             for jj in range(e, Wq):
                                 j = jj * sw + ph
                                 iw = mapw[j] if j < Wp else -1
-                                xs[dst + jj] = src[iw] if iw >= 0 else 0
+                                xs[dst + jj] = xf[src + iw] if iw >= 0 else 0
                 for j in range(base + sw * phs, base + slab):
                     xs[j] = 0
 
