@@ -57,6 +57,10 @@ from ._simd import (
     vzeros,
 )
 
+# Functions called only from the parallel drivers are not cached themselves: a
+# cached driver carries their code, and every cache=True dispatcher costs ~2 ms
+# of file-system checks when this module is imported (first-call latency).
+INNER = dict(NJIT_OPTS, cache=False)
 PFC = 16  # prefetch distance in input channels (1x1 kernels)
 PFD = 2  # prefetch distance in input channels (other kernels)
 
@@ -76,7 +80,7 @@ def gen_micro(kb, nv, kw):
     n = _name(kb, nv, kw)
     L = []
     a = L.append
-    a("@njit(**NJIT_OPTS)")
+    a("@njit(**INNER)")
     a(f"def _mk_{n}({ARGS}):")
     a(f'    """Tiles [qa, qb) x K-blocks [kb0, kb1) of {kb} channels x {nv} vectors, KW = '
       f'{kw if kw else "any"}.')
@@ -207,7 +211,7 @@ def gen_micro(kb, nv, kw):
     return "\n".join(L)
 
 
-GATHER = '''@njit(**NJIT_OPTS)
+GATHER = '''@njit(**INNER)
 def _slot(scratch, need):
     """This thread's row of the reusable scratch (a fresh array if it is too small)."""
     tid = get_thread_id()
@@ -216,7 +220,7 @@ def _slot(scratch, need):
     return np.empty(need, dtype=scratch.dtype)
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _vcopy(dst, i, src, j, n):
     """dst[i:i+n] = src[j:j+n] with full vectors and a masked tail."""
     L = lanes(dst)
@@ -228,7 +232,7 @@ def _vcopy(dst, i, src, j, n):
         vstore_masked(dst, i + k, vload_masked(src, j + k, n - k), n - k)
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _vzero(dst, i, n):
     """dst[i:i+n] = 0."""
     L = lanes(dst)
@@ -241,7 +245,7 @@ def _vzero(dst, i, n):
         vstore_masked(dst, i + k, z, n - k)
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
             mapd, maph, mapw, jlo, jhi, plo):
     """Stride-1 rows: padded input rows of one task -> xs[Cg][KD][slab], rows of pitch rowp.
@@ -286,7 +290,7 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
                 xs[j] = 0
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq, Wp, slab,
                     mapd, maph, mapw, jlo, jhi, plo):
     """Strided rows: xs[Cg][KD][KH][slab], slab = [sw phases][nr rows][Wq] + slack.
@@ -472,7 +476,7 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
 '''
 
 
-DISPATCH = '''@njit(**NJIT_OPTS)
+DISPATCH = '''@njit(**INNER)
 def _mk_{n}({args}):
     """One tile of {kb} x {nv} vectors: the micro-kernel for KW (unrolled) or the loop."""
 {body}

@@ -14,11 +14,15 @@ from ._simd import (
     vzeros,
 )
 
+# Functions called only from the parallel drivers are not cached themselves: a
+# cached driver carries their code, and every cache=True dispatcher costs ~2 ms
+# of file-system checks when this module is imported (first-call latency).
+INNER = dict(NJIT_OPTS, cache=False)
 PFC = 16  # prefetch distance in input channels (1x1 kernels)
 PFD = 2  # prefetch distance in input channels (other kernels)
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _slot(scratch, need):
     """This thread's row of the reusable scratch (a fresh array if it is too small)."""
     tid = get_thread_id()
@@ -27,7 +31,7 @@ def _slot(scratch, need):
     return np.empty(need, dtype=scratch.dtype)
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _vcopy(dst, i, src, j, n):
     """dst[i:i+n] = src[j:j+n] with full vectors and a masked tail."""
     L = lanes(dst)
@@ -39,7 +43,7 @@ def _vcopy(dst, i, src, j, n):
         vstore_masked(dst, i + k, vload_masked(src, j + k, n - k), n - k)
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _vzero(dst, i, n):
     """dst[i:i+n] = 0."""
     L = lanes(dst)
@@ -52,7 +56,7 @@ def _vzero(dst, i, n):
         vstore_masked(dst, i + k, z, n - k)
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
             mapd, maph, mapw, jlo, jhi, plo):
     """Stride-1 rows: padded input rows of one task -> xs[Cg][KD][slab], rows of pitch rowp.
@@ -97,7 +101,7 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
                 xs[j] = 0
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq, Wp, slab,
                     mapd, maph, mapw, jlo, jhi, plo):
     """Strided rows: xs[Cg][KD][KH][slab], slab = [sw phases][nr rows][Wq] + slack.
@@ -145,7 +149,7 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
                     xs[j] = 0
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 1.
 
@@ -463,7 +467,7 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 r += 1
                 s += rp
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 3.
 
@@ -716,7 +720,7 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 r += 1
                 s += rp
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 5.
 
@@ -1041,7 +1045,7 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 r += 1
                 s += rp
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 7.
 
@@ -1438,7 +1442,7 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 r += 1
                 s += rp
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = any.
 
@@ -1621,7 +1625,7 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 r += 1
                 s += rp
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """One tile of 8 x 3 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
@@ -1767,7 +1771,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                         toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
 
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 1.
 
@@ -2035,7 +2039,7 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 r += 1
                 s += rp
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 3.
 
@@ -2244,7 +2248,7 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 r += 1
                 s += rp
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = any.
 
@@ -2405,7 +2409,7 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 r += 1
                 s += rp
 
-@njit(**NJIT_OPTS)
+@njit(**INNER)
 def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """One tile of 4 x 4 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
