@@ -342,7 +342,7 @@ def _has_signal(name):
 
 
 def workloads():
-    f32, f64 = np.float32, np.float64
+    f64 = np.float64
     W = Workload
     return [
         W("conv2d 3x3 p1 (1,64,56,56)->64", "conv2d",

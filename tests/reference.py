@@ -72,7 +72,7 @@ def conv_transpose_nd(x, w, b=None, stride=1, padding=0, output_padding=0, dilat
     stride, padding = tup(stride), tup(padding)
     output_padding, dilation = tup(output_padding), tup(dilation)
     N, C = x.shape[:2]
-    cg, kg = C // groups, w.shape[1]
+    cg = C // groups
     ks = w.shape[2:]
     up = np.zeros((N, C) + tuple((L - 1) * s + 1 for L, s in zip(x.shape[2:], stride)))
     up[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)] = x
