@@ -112,3 +112,40 @@ class TimeCudaTorch:
     def time_torch(self, case, dtype):
         self.call()
         self.torch.cuda.synchronize()
+
+
+class _CudaStub:
+    """An object exposing ``__cuda_array_interface__`` (never dereferenced)."""
+
+    def __init__(self, shape, dtype):
+        self.__cuda_array_interface__ = {
+            "shape": tuple(shape), "typestr": np.dtype(dtype).str, "data": (0x1000, False),
+            "version": 3, "strides": None, "stream": None,
+        }
+
+
+class TimeBackendUnavailable:
+    """``fastconv.BackendUnavailableError``: how fast a CUDA operand is refused where no GPU is
+    usable -- the price of code that tries the GPU and falls back to NumPy arrays.
+
+    Runs only on machines without a usable GPU (elsewhere there is nothing to refuse) and
+    never under the CUDA simulator.  The setup raises once, so the lazy ``numba.cuda``
+    import is not timed.
+    """
+
+    def setup(self):
+        if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+            raise NotImplementedError("the CUDA simulator accepts its own device arrays")
+        self.x = _CudaStub((1, 8, 16, 16), np.float32)
+        self.w = np.ones((8, 8, 3, 3), np.float32)
+        try:
+            fastconv.conv2d(self.x, self.w, padding=1)
+        except fastconv.BackendUnavailableError:
+            return
+        raise NotImplementedError("a CUDA GPU is usable here: nothing is refused")
+
+    def time_refuse_cuda_operand(self):
+        try:
+            fastconv.conv2d(self.x, self.w, padding=1)
+        except fastconv.BackendUnavailableError:
+            pass
