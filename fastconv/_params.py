@@ -8,6 +8,7 @@ any kernel runs.  Shape arithmetic itself lives in :mod:`fastconv.shapes`.
 
 from __future__ import annotations
 
+import functools
 import operator
 from dataclasses import dataclass
 
@@ -123,6 +124,7 @@ def memoised(validator, maxsize=512):
     """
     cache = {}
 
+    @functools.wraps(validator)
     def wrapper(*args):
         for a in args:
             meta = type(a) is tuple and len(a) == 2 and isinstance(a[1], np.dtype) and _plain(a[0])
@@ -136,9 +138,6 @@ def memoised(validator, maxsize=512):
             cache[args] = p
         return p
 
-    wrapper.__wrapped__ = validator
-    wrapper.__doc__ = validator.__doc__
-    wrapper.__name__ = validator.__name__
     wrapper.cache = cache
     return wrapper
 

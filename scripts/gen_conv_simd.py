@@ -88,6 +88,9 @@ def gen_micro(kb, nv, kw):
     a("    K-block-major: the block's packed weights stay in L1 while the input streams")
     a("    (measured faster than tile-major).  One call per task and segment: every call")
     a("    of a Numba function costs atomic reference counts on its array arguments.")
+    if kw == 1:
+        a("    1x1 with pnext >= 0: the input of each channel is also copied to")
+        a("    ps[pnext + c * pcs:] (the tile packing of the first K-block).")
     a('    """')
     a("    L = lanes(xs)")
     a(f"    T = {nv} * L")

@@ -156,6 +156,8 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
+    1x1 with pnext >= 0: the input of each channel is also copied to
+    ps[pnext + c * pcs:] (the tile packing of the first K-block).
     """
     L = lanes(xs)
     T = 3 * L
@@ -1778,6 +1780,8 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
+    1x1 with pnext >= 0: the input of each channel is also copied to
+    ps[pnext + c * pcs:] (the tile packing of the first K-block).
     """
     L = lanes(xs)
     T = 4 * L

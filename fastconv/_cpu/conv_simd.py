@@ -85,14 +85,20 @@ def supported(p) -> bool:
     return scratch <= _SCRATCH_LIMIT
 
 
+def _phase_len(p):
+    """``W_q``: length of one column phase of a padded input row (the padded row itself
+    at stride 1)."""
+    sw, dw = p.stride[-1], p.dilation[-1]
+    return -(-((p.out_spatial[-1] - 1) * sw + (p.kernel[-1] - 1) * dw + 1) // sw)
+
+
 def _scratch_elems(p, rb, T):
     """Elements of one task's input scratch for ``rb`` output rows (tile ``T``), an upper bound."""
     KD, KH, KW = _to5(p.kernel, p.nd)
     sh, sw = _to5(p.stride, p.nd)[1:]
     dh, dw = _to5(p.dilation, p.nd)[1:]
-    OW = _to5(p.out_spatial, p.nd)[2]
     cg = p.in_channels // p.groups
-    wq = -(-((OW - 1) * sw + (KW - 1) * dw + 1) // sw)
+    wq = _phase_len(p)
     if sh == 1 and sw == 1:
         return cg * KD * ((rb + (KH - 1) * dh) * wq + T + (KW - 1) * dw + 32)
     return cg * KD * KH * (sw * rb * wq + T + (KW - 1) * dw + 32)
@@ -142,7 +148,7 @@ def _plan(p, threads, nv8=3):
     lanes = 16 if np.dtype(p.dtype) == np.float32 else 8
     T = nv * lanes
     item = np.dtype(p.dtype).itemsize
-    wq = -(-((OW - 1) * sw + (KW - 1) * dw + 1) // sw)
+    wq = _phase_len(p)
     flat = sh == 1 and sw == 1
     direct = flat and p.unpadded
     # packed 1x1 tiles re-read only the packed tile, not the task's rows: a large
@@ -195,15 +201,11 @@ def _pitch(p, shared=True):
     the next row's left padding, which holds the same zeros.  That wastes fewer
     lanes on small images (28 wide, pad 2: 30 instead of 32).
     """
-    nd = p.nd
-    KW = p.kernel[-1]
-    sw, dw = p.stride[-1], p.dilation[-1]
-    OW = p.out_spatial[-1]
-    wq = -(-((OW - 1) * sw + (KW - 1) * dw + 1) // sw)
-    if sw != 1 or _to5(p.stride, nd)[1] != 1 or p.padding_mode != "zeros" or not shared:
+    wq = _phase_len(p)
+    if _to5(p.stride, p.nd)[1:] != (1, 1) or p.padding_mode != "zeros" or not shared:
         return wq
     lo, hi = p.pad_lo[-1], p.pad_hi[-1]
-    return min(wq, max(p.in_spatial[-1] + max(lo, hi), OW))
+    return min(wq, max(p.in_spatial[-1] + max(lo, hi), p.out_spatial[-1]))
 
 
 def pack_weights(w5, groups, kb, dtype):
