@@ -8,8 +8,8 @@ from numba import njit
 
 from fastconv._cpu import _simd
 from fastconv._cpu._simd import (
-    lanes, vadd, vbroadcast, vfma, vget, vhsum, vload, vload_masked, vmul, vprefetch, vsplat,
-    vstore, vstore_lanes, vstore_masked, vzeros,
+    lanes, vadd, vbroadcast, vfma, vgather, vget, vhsum, vload, vload_lanes, vload_masked, vmul,
+    vprefetch, vsplat, vstore, vstore_lanes, vstore_masked, vzeros,
 )
 
 DTYPES = [np.float32, np.float64]
@@ -56,6 +56,16 @@ def _masked(a, i, n, out, j, m):
 def _lanes_store(a, out, i, lo, hi):
     vprefetch(a, 0)
     vstore_lanes(out, i, vload(a, 0), lo, hi)
+
+
+@njit(cache=True)
+def _lanes_load(a, i, lo, hi, out):
+    vstore(out, 0, vload_lanes(a, i, lo, hi))
+
+
+@njit(cache=True)
+def _gather(a, i, idx, j, lo, hi, out):
+    vstore(out, 0, vgather(a, i, idx, j, lo, hi))
 
 
 @njit(cache=True)
@@ -161,6 +171,48 @@ def test_store_lane_range(dt, lo, hi):
     exp = np.full(L + 8, -1, dt)
     for k in range(max(lo, 0), min(hi, L)):
         exp[4 + k] = a[k]
+    np.testing.assert_array_equal(out, exp)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("lo,hi", [(0, 0), (0, 3), (2, 7), (5, 16), (3, 99), (-4, 2), (7, 7)])
+def test_load_lane_range(dt, lo, hi):
+    L = 64 // np.dtype(dt).itemsize
+    a = np.arange(1, L + 1, dtype=dt)
+    out = np.full(L, -1, dt)
+    _lanes_load(a, 0, lo, hi, out)
+    exp = np.zeros(L, dt)
+    for k in range(max(lo, 0), min(hi, L)):
+        exp[k] = a[k]
+    np.testing.assert_array_equal(out, exp)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_load_lanes_reads_only_its_lanes(dt):
+    """A padded-row gather loads from before/after a row: off lanes are not read."""
+    L = 64 // np.dtype(dt).itemsize
+    a = np.arange(1, 6, dtype=dt)  # exactly 5 elements: lanes outside would read past it
+    out = np.full(L, -1, dt)
+    _lanes_load(a, -2, 2, 7, out)  # lane k reads a[k - 2]: lanes 2..6 hold a[0..4]
+    exp = np.zeros(L, dt)
+    exp[2:7] = a
+    np.testing.assert_array_equal(out, exp)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("ity", [np.int32, np.int64])
+@pytest.mark.parametrize("lo,hi", [(0, 99), (1, 5), (3, 3), (-2, 7)])
+def test_gather(dt, ity, lo, hi, rng):
+    L = 64 // np.dtype(dt).itemsize
+    a = rng.standard_normal(40).astype(dt)
+    idx = rng.integers(-3, 30, size=L + 3).astype(ity)  # negative: lane off
+    idx[3 + max(lo, 0)] = -1  # at least one switched-off index inside the range
+    out = np.full(L, np.nan, dt)
+    _gather(a, 7, idx, 3, lo, hi, out)
+    exp = np.zeros(L, dt)
+    for k in range(max(lo, 0), min(hi, L)):
+        if idx[3 + k] >= 0:
+            exp[k] = a[7 + idx[3 + k]]
     np.testing.assert_array_equal(out, exp)
 
 

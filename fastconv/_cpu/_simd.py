@@ -21,6 +21,12 @@ the masked forms):
 ``vload_masked(a, i, n)``  lanes ``< n`` from ``a[i:i+n]``, other lanes 0
 ``vstore_masked(a, i, v, n)``  store only the first ``n`` lanes
 ``vstore_lanes(a, i, v, lo, hi)``  store lanes ``lo <= k < hi`` to ``a[i+k]``
+``vload_lanes(a, i, lo, hi)``  lanes ``lo <= k < hi`` from ``a[i+k]``, other lanes 0
+                           (only those lanes are read: the others may lie
+                           outside ``a``)
+``vgather(a, i, idx, j, lo, hi)``  lane ``k`` = ``a[i + idx[j+k]]`` for ``lo <= k < hi``
+                           and ``idx[j+k] >= 0``, else 0 (``idx``: int32/int64;
+                           one ``vgatherdps`` for int32 indices on AVX-512)
 ``vbroadcast(a, i)``       ``a[i]`` in every lane
 ``vsplat(x, a)``           the scalar ``x`` (cast to ``a``'s dtype) in every lane
 ``vzeros(a)``              zero vector of ``a``'s dtype
@@ -43,7 +49,7 @@ from numba.extending import intrinsic, models, register_model
 __all__ = [
     "VecType", "f32x16", "f64x8", "vload", "vstore", "vload_masked", "vstore_masked",
     "vbroadcast", "vsplat", "vzeros", "vfma", "vadd", "vmul", "vhsum", "vget", "lanes", "vprefetch",
-    "vstore_lanes",
+    "vstore_lanes", "vload_lanes", "vgather",
 ]
 
 VECTOR_BYTES = 64
@@ -93,22 +99,33 @@ def _vec_ptr(builder, ptr, vty):
 
 def _lane_mask(builder, n, nty, context, count):
     """``<count x i1>``: lane k is on when k < n."""
-    n = context.cast(builder, n, nty, types.intp)
-    ity = n.type
-    lanes_c = ir.Constant(ir.VectorType(ity, count), [ir.Constant(ity, k) for k in range(count)])
-    splat = _splat(builder, n, count)
-    return builder.icmp_signed("<", lanes_c, splat)
+    return _lane_mask_range(builder, context.get_constant(types.intp, 0), n, types.intp, nty,
+                            context, count)
 
 
 def _lane_mask_range(builder, lo, hi, loty, hity, context, count):
-    """``<count x i1>``: lane k is on when lo <= k < hi."""
+    """``<count x i1>``: lane k is on when lo <= k < hi.
+
+    Built as an integer bit mask ``(1 << hi) - (1 << lo)`` (bounds clamped to
+    [0, count]) bitcast to ``<count x i1>``: a shift, a subtract and one
+    ``kmov`` on AVX-512, instead of vector compares of 64-bit lane indices.
+    """
     lo = context.cast(builder, lo, loty, types.intp)
     hi = context.cast(builder, hi, hity, types.intp)
     ity = lo.type
-    lanes_c = ir.Constant(ir.VectorType(ity, count), [ir.Constant(ity, k) for k in range(count)])
-    a = builder.icmp_signed(">=", lanes_c, _splat(builder, lo, count))
-    b = builder.icmp_signed("<", lanes_c, _splat(builder, hi, count))
-    return builder.and_(a, b)
+    zero = ir.Constant(ity, 0)
+    cnt = ir.Constant(ity, count)
+
+    def clamp(v):
+        v = builder.select(builder.icmp_signed("<", v, zero), zero, v)
+        return builder.select(builder.icmp_signed(">", v, cnt), cnt, v)
+
+    lo, hi = clamp(lo), clamp(hi)
+    hi = builder.select(builder.icmp_signed("<", hi, lo), lo, hi)
+    one = ir.Constant(ity, 1)
+    bits = builder.sub(builder.shl(one, hi), builder.shl(one, lo))
+    return builder.bitcast(builder.trunc(bits, ir.IntType(count)),
+                           ir.VectorType(ir.IntType(1), count))
 
 
 def _splat(builder, x, count):
@@ -227,6 +244,66 @@ def vstore_lanes(typingctx, arr, idx, vec, lo, hi):
         return context.get_dummy_value()
 
     return types.none(arr, idx, vec, lo, hi), codegen
+
+
+@intrinsic
+def vload_lanes(typingctx, arr, idx, lo, hi):
+    """Lanes ``lo <= k < hi`` from ``a[i + k]``, the others 0 (and not read)."""
+    vt = _vec_of_array(arr)
+    if vt is None or not all(isinstance(t, types.Integer) for t in (idx, lo, hi)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        lty = context.get_value_type(vt)
+        vptr = _vec_ptr(builder, ptr, lty)
+        mask = _lane_mask_range(builder, args[2], args[3], sig.args[2], sig.args[3], context,
+                                vt.count)
+        name, _ = _masked_names(vt, lty)
+        fnty = ir.FunctionType(lty, [vptr.type, ir.IntType(32), mask.type, lty])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
+        return builder.call(fn, [vptr, align, mask, ir.Constant(lty, None)])
+
+    return vt(arr, idx, lo, hi), codegen
+
+
+@intrinsic
+def vgather(typingctx, arr, i, idx, j, lo, hi):
+    """Lane ``k`` = ``a[i + idx[j + k]]`` when ``lo <= k < hi`` and ``idx[j + k] >= 0``, else 0."""
+    vt = _vec_of_array(arr)
+    if vt is None or not isinstance(idx, types.Array) or idx.ndim != 1 \
+            or not isinstance(idx.dtype, types.Integer) \
+            or not all(isinstance(t, types.Integer) for t in (i, j, lo, hi)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        base = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        iptr = _elem_ptr(context, builder, sig.args[2], args[2], args[3], sig.args[3])
+        ity = context.get_value_type(idx.dtype)
+        ivty = ir.VectorType(ity, vt.count)
+        iv = builder.load(builder.bitcast(iptr, ivty.as_pointer()), align=ity.width // 8)
+        mask = _lane_mask_range(builder, args[4], args[5], sig.args[4], sig.args[5], context,
+                                vt.count)
+        mask = builder.and_(mask, builder.icmp_signed(">=", iv, ir.Constant(ivty, None)))
+        # pointers = base + idx * itemsize (llvmlite has no vector GEP; LLVM still
+        # recognises base + scaled index and emits one gather)
+        i64 = ir.IntType(64)
+        v64 = ir.VectorType(i64, vt.count)
+        off = builder.sext(iv, v64) if ity.width < 64 else iv
+        off = builder.mul(off, ir.Constant(v64, [ir.Constant(i64, vt.dtype.bitwidth // 8)]
+                                           * vt.count))
+        ptrs = builder.inttoptr(builder.add(_splat(builder, builder.ptrtoint(base, i64),
+                                                   vt.count), off),
+                                ir.VectorType(base.type, vt.count))
+        lty = context.get_value_type(vt)
+        name = f"llvm.masked.gather.v{vt.count}f{vt.dtype.bitwidth}.v{vt.count}p0"
+        fnty = ir.FunctionType(lty, [ptrs.type, ir.IntType(32), mask.type, lty])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
+        return builder.call(fn, [ptrs, align, mask, ir.Constant(lty, None)])
+
+    return vt(arr, i, idx, j, lo, hi), codegen
 
 
 @intrinsic
