@@ -53,8 +53,8 @@ from numba import get_thread_id, njit, prange
 
 from ._common import NJIT_OPTS
 from ._simd import (
-    lanes, vbroadcast, vfma, vload, vload_masked, vprefetch, vstore, vstore_lanes, vstore_masked,
-    vzeros,
+    lanes, vbroadcast, vfma, vload, vload_lanes, vload_masked, vprefetch, vstore, vstore_lanes,
+    vstore_masked, vzeros,
 )
 
 # Functions called only from the parallel drivers are not cached themselves: a
@@ -73,7 +73,7 @@ def _name(kb, nv, kw):
 
 
 ARGS = ("xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, "
-        "qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs")
+        "qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt")
 
 
 def gen_micro(kb, nv, kw):
@@ -89,8 +89,11 @@ def gen_micro(kb, nv, kw):
     a("    (measured faster than tile-major).  One call per task and segment: every call")
     a("    of a Numba function costs atomic reference counts on its array arguments.")
     if kw == 1:
-        a("    1x1 with pnext >= 0: the input of each channel is also copied to")
-        a("    ps[pnext + c * pcs:] (the tile packing of the first K-block).")
+        a("    1x1 (KD = KH = KW = 1) with pnext >= 0: the input of each channel is also")
+        a("    copied to ps[pnext + c * pcs:] (the tile packing of the first K-block).")
+        a("    With pxb >= 0 instead: lpt lines per channel pair of the next tile's input,")
+        a("    ps[pxb + c * pcs:] (NV lines per channel), are prefetched, so that the next")
+        a("    first K-block finds its strided input in cache instead of waiting on L3.")
     a('    """')
     a("    L = lanes(xs)")
     a(f"    T = {nv} * L")
@@ -99,6 +102,11 @@ def gen_micro(kb, nv, kw):
     if kw:
         for k in range(kw):
             a(f"    ko{k} = koff[{k}]")
+    if kw == 1:
+        a("    pl = 0  # next-tile prefetch: lines issued, of nl; channel and lane offset")
+        a(f"    nl = {nv} * Cg")
+        a("    pch = 0")
+        a("    pv = 0")
     a("    for kbi in range(kb0, kb1):")
     a("        blk = gblk + kbi")
     a("        woff = blk * wblk")
@@ -123,13 +131,25 @@ def gen_micro(kb, nv, kw):
         e("    pfo = PFC * cstride")
         e("    cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)")
         e("    pn = pnext")
+        e("    pf = pxb >= 0 and not cp")
         e("    for c in range(c2):")
-        e("        # channels stream from L2 at a large stride: prefetch a few ahead")
+        e("        if pf:")
+        e("            # later K-blocks: spread the next tile's lines over the trips")
+        e("            for u in range(lpt):")
+        e("                if pl < nl:")
+        e("                    vprefetch(ps, pxb + pch * pcs + pv)")
+        e("                    pl += 1")
+        e("                    pv += L")
+        e("                    if pv == T:")
+        e("                        pv = 0")
+        e("                        pch += 1")
+        e("        else:")
+        e("            # channels stream from L3 at a large stride: prefetch a few ahead")
         for u in range(2):
             for v in range(nv):
                 base = "xb + pfo" if u == 0 else "xb + pfo + cstride"
                 off = f" + {v} * L" if v else ""
-                e(f"        vprefetch(xs, {base}{off})")
+                e(f"            vprefetch(xs, {base}{off})")
         for u in range(2):
             xk = "xb" if u == 0 else "xb + cstride"
             for v in range(nv):
@@ -253,15 +273,25 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
             mapd, maph, mapw, jlo, jhi, plo):
     """Stride-1 rows: padded input rows of one task -> xs[Cg][KD][slab], rows of pitch rowp.
 
-    Flat indices and inline vector copies only: a row view (``x[n, c, d, h]``)
-    or a call with array arguments costs atomic reference counts per row, which
-    dominated this gather for small groups.
+    Each row is written as whole vectors: lane k of the vector at padded column
+    j0 holds input column j0 + k - plo when that column lies in the straight-copy
+    run [jlo, jhi), else 0 (a lane-range masked load: the other lanes are not
+    read).  The last vector may spill past the row into the next one, which is
+    written afterwards (the slab keeps slack behind its last row).  Padding
+    modes other than zeros then fill their border columns through ``mapw``.
+    Flat indices and inline vector code only: a row view (``x[n, c, d, h]``)
+    or a call with array arguments costs atomic reference counts per row.
     """
     L = lanes(xs)
     N, C, D, H, W = x.shape
     xf = x.reshape(-1)
     cstride = KD * slab
-    ncp = jhi - jlo
+    z = vzeros(xs)
+    border = False  # any padded column outside [jlo, jhi) read from the input?
+    for j in range(jlo):
+        border = border or mapw[j] >= 0
+    for j in range(jhi, min(rowp, Wp)):
+        border = border or mapw[j] >= 0
     for c in range(Cg):
         ci = g * Cg + c
         for kd in range(KD):
@@ -271,26 +301,32 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
                 ih = maph[oh0 + r]
                 dst = base + r * rowp
                 if idd < 0 or ih < 0:
-                    for j in range(rowp):
-                        xs[dst + j] = 0
+                    for k in range(0, rowp, L):
+                        vstore(xs, dst + k, z)
                 else:
                     src = (((n * C + ci) * D + idd) * H + ih) * W
-                    for j in range(jlo):
-                        iw = mapw[j]
-                        xs[dst + j] = xf[src + iw] if iw >= 0 else 0
-                    d0 = dst + jlo
-                    s0 = src + jlo - plo
-                    k = 0
-                    while k + L <= ncp:
-                        vstore(xs, d0 + k, vload(xf, s0 + k))
-                        k += L
-                    if k < ncp:
-                        vstore_masked(xs, d0 + k, vload_masked(xf, s0 + k, ncp - k), ncp - k)
-                    for j in range(jhi, rowp):
-                        iw = mapw[j] if j < Wp else -1
-                        xs[dst + j] = xf[src + iw] if iw >= 0 else 0
-            for j in range(base + nrows * rowp, base + slab):
-                xs[j] = 0
+                    s0 = src - plo
+                    for k in range(0, rowp, L):
+                        lo = min(max(jlo - k, 0), L)
+                        hi = min(max(jhi - k, 0), L)
+                        vstore(xs, dst + k, vload_lanes(xf, s0 + k, lo, hi))
+                    if border:
+                        for j in range(jlo):
+                            iw = mapw[j]
+                            if iw >= 0:
+                                xs[dst + j] = xf[src + iw]
+                        for j in range(jhi, min(rowp, Wp)):
+                            iw = mapw[j]
+                            if iw >= 0:
+                                xs[dst + j] = xf[src + iw]
+            # slack behind the last row: zeros (whole vectors, then a masked tail)
+            k = base + nrows * rowp
+            e = base + slab
+            while k + L <= e:
+                vstore(xs, k, z)
+                k += L
+            if k < e:
+                vstore_masked(xs, k, z, e - k)
 
 
 @njit(**INNER)
@@ -466,14 +502,18 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
                 for q0 in range(qa, qb, T):
                     _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
                             cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
-                            pk, 0, T)
+                            pk, 0, T, -1, 0)
                     if kb1 > kb0 + 1:
+                        # meanwhile prefetch the next tile's strided input (NV lines per
+                        # channel, spread over the channel pairs of the later K-blocks)
+                        pxb = xbase + q0 + T + toff[0] if q0 + T < qb else -1
+                        trips = (kb1 - kb0 - 1) * (Cg // 2)
                         _mk_{n}(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
                                 Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
-                                ocs, pk, -1, 0)
+                                ocs, src, -1, cstride, pxb, (NV * Cg + trips - 1) // trips)
             else:
                 _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0, -1, 0)
 
 
 '''

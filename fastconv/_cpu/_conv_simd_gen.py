@@ -10,8 +10,8 @@ from numba import get_thread_id, njit, prange
 
 from ._common import NJIT_OPTS
 from ._simd import (
-    lanes, vbroadcast, vfma, vload, vload_masked, vprefetch, vstore, vstore_lanes, vstore_masked,
-    vzeros,
+    lanes, vbroadcast, vfma, vload, vload_lanes, vload_masked, vprefetch, vstore, vstore_lanes,
+    vstore_masked, vzeros,
 )
 
 # Functions called only from the parallel drivers are not cached themselves: a
@@ -61,15 +61,25 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
             mapd, maph, mapw, jlo, jhi, plo):
     """Stride-1 rows: padded input rows of one task -> xs[Cg][KD][slab], rows of pitch rowp.
 
-    Flat indices and inline vector copies only: a row view (``x[n, c, d, h]``)
-    or a call with array arguments costs atomic reference counts per row, which
-    dominated this gather for small groups.
+    Each row is written as whole vectors: lane k of the vector at padded column
+    j0 holds input column j0 + k - plo when that column lies in the straight-copy
+    run [jlo, jhi), else 0 (a lane-range masked load: the other lanes are not
+    read).  The last vector may spill past the row into the next one, which is
+    written afterwards (the slab keeps slack behind its last row).  Padding
+    modes other than zeros then fill their border columns through ``mapw``.
+    Flat indices and inline vector code only: a row view (``x[n, c, d, h]``)
+    or a call with array arguments costs atomic reference counts per row.
     """
     L = lanes(xs)
     N, C, D, H, W = x.shape
     xf = x.reshape(-1)
     cstride = KD * slab
-    ncp = jhi - jlo
+    z = vzeros(xs)
+    border = False  # any padded column outside [jlo, jhi) read from the input?
+    for j in range(jlo):
+        border = border or mapw[j] >= 0
+    for j in range(jhi, min(rowp, Wp)):
+        border = border or mapw[j] >= 0
     for c in range(Cg):
         ci = g * Cg + c
         for kd in range(KD):
@@ -79,26 +89,32 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
                 ih = maph[oh0 + r]
                 dst = base + r * rowp
                 if idd < 0 or ih < 0:
-                    for j in range(rowp):
-                        xs[dst + j] = 0
+                    for k in range(0, rowp, L):
+                        vstore(xs, dst + k, z)
                 else:
                     src = (((n * C + ci) * D + idd) * H + ih) * W
-                    for j in range(jlo):
-                        iw = mapw[j]
-                        xs[dst + j] = xf[src + iw] if iw >= 0 else 0
-                    d0 = dst + jlo
-                    s0 = src + jlo - plo
-                    k = 0
-                    while k + L <= ncp:
-                        vstore(xs, d0 + k, vload(xf, s0 + k))
-                        k += L
-                    if k < ncp:
-                        vstore_masked(xs, d0 + k, vload_masked(xf, s0 + k, ncp - k), ncp - k)
-                    for j in range(jhi, rowp):
-                        iw = mapw[j] if j < Wp else -1
-                        xs[dst + j] = xf[src + iw] if iw >= 0 else 0
-            for j in range(base + nrows * rowp, base + slab):
-                xs[j] = 0
+                    s0 = src - plo
+                    for k in range(0, rowp, L):
+                        lo = min(max(jlo - k, 0), L)
+                        hi = min(max(jhi - k, 0), L)
+                        vstore(xs, dst + k, vload_lanes(xf, s0 + k, lo, hi))
+                    if border:
+                        for j in range(jlo):
+                            iw = mapw[j]
+                            if iw >= 0:
+                                xs[dst + j] = xf[src + iw]
+                        for j in range(jhi, min(rowp, Wp)):
+                            iw = mapw[j]
+                            if iw >= 0:
+                                xs[dst + j] = xf[src + iw]
+            # slack behind the last row: zeros (whole vectors, then a masked tail)
+            k = base + nrows * rowp
+            e = base + slab
+            while k + L <= e:
+                vstore(xs, k, z)
+                k += L
+            if k < e:
+                vstore_masked(xs, k, z, e - k)
 
 
 @njit(**INNER)
@@ -150,20 +166,27 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
 
 
 @njit(**INNER)
-def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 1.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    1x1 with pnext >= 0: the input of each channel is also copied to
-    ps[pnext + c * pcs:] (the tile packing of the first K-block).
+    1x1 (KD = KH = KW = 1) with pnext >= 0: the input of each channel is also
+    copied to ps[pnext + c * pcs:] (the tile packing of the first K-block).
+    With pxb >= 0 instead: lpt lines per channel pair of the next tile's input,
+    ps[pxb + c * pcs:] (NV lines per channel), are prefetched, so that the next
+    first K-block finds its strided input in cache instead of waiting on L3.
     """
     L = lanes(xs)
     T = 3 * L
     wcs = ntap * KW * 8
     pfd = PFD * cstride
     ko0 = koff[0]
+    pl = 0  # next-tile prefetch: lines issued, of nl; channel and lane offset
+    nl = 3 * Cg
+    pch = 0
+    pv = 0
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -204,14 +227,26 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 pfo = PFC * cstride
                 cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)
                 pn = pnext
+                pf = pxb >= 0 and not cp
                 for c in range(c2):
-                    # channels stream from L2 at a large stride: prefetch a few ahead
-                    vprefetch(xs, xb + pfo)
-                    vprefetch(xs, xb + pfo + 1 * L)
-                    vprefetch(xs, xb + pfo + 2 * L)
-                    vprefetch(xs, xb + pfo + cstride)
-                    vprefetch(xs, xb + pfo + cstride + 1 * L)
-                    vprefetch(xs, xb + pfo + cstride + 2 * L)
+                    if pf:
+                        # later K-blocks: spread the next tile's lines over the trips
+                        for u in range(lpt):
+                            if pl < nl:
+                                vprefetch(ps, pxb + pch * pcs + pv)
+                                pl += 1
+                                pv += L
+                                if pv == T:
+                                    pv = 0
+                                    pch += 1
+                    else:
+                        # channels stream from L3 at a large stride: prefetch a few ahead
+                        vprefetch(xs, xb + pfo)
+                        vprefetch(xs, xb + pfo + 1 * L)
+                        vprefetch(xs, xb + pfo + 2 * L)
+                        vprefetch(xs, xb + pfo + cstride)
+                        vprefetch(xs, xb + pfo + cstride + 1 * L)
+                        vprefetch(xs, xb + pfo + cstride + 2 * L)
                     x0 = vload(xs, xb)
                     x1 = vload(xs, xb + 1 * L)
                     x2 = vload(xs, xb + 2 * L)
@@ -470,7 +505,7 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 3.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -723,7 +758,7 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 5.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -1048,7 +1083,7 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 7.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -1445,7 +1480,7 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = any.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -1628,18 +1663,18 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
     """One tile of 8 x 3 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
-        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
     elif KW == 3:
-        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
     elif KW == 5:
-        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
     elif KW == 7:
-        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
     else:
-        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
@@ -1763,31 +1798,42 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 for q0 in range(qa, qb, T):
                     _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
                             cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
-                            pk, 0, T)
+                            pk, 0, T, -1, 0)
                     if kb1 > kb0 + 1:
+                        # meanwhile prefetch the next tile's strided input (NV lines per
+                        # channel, spread over the channel pairs of the later K-blocks)
+                        pxb = xbase + q0 + T + toff[0] if q0 + T < qb else -1
+                        trips = (kb1 - kb0 - 1) * (Cg // 2)
                         _mk_kb8_nv3(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
                                 Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
-                                ocs, pk, -1, 0)
+                                ocs, src, -1, cstride, pxb, (NV * Cg + trips - 1) // trips)
             else:
                 _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0, -1, 0)
 
 
 @njit(**INNER)
-def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 1.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    1x1 with pnext >= 0: the input of each channel is also copied to
-    ps[pnext + c * pcs:] (the tile packing of the first K-block).
+    1x1 (KD = KH = KW = 1) with pnext >= 0: the input of each channel is also
+    copied to ps[pnext + c * pcs:] (the tile packing of the first K-block).
+    With pxb >= 0 instead: lpt lines per channel pair of the next tile's input,
+    ps[pxb + c * pcs:] (NV lines per channel), are prefetched, so that the next
+    first K-block finds its strided input in cache instead of waiting on L3.
     """
     L = lanes(xs)
     T = 4 * L
     wcs = ntap * KW * 4
     pfd = PFD * cstride
     ko0 = koff[0]
+    pl = 0  # next-tile prefetch: lines issued, of nl; channel and lane offset
+    nl = 4 * Cg
+    pch = 0
+    pv = 0
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -1820,16 +1866,28 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 pfo = PFC * cstride
                 cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)
                 pn = pnext
+                pf = pxb >= 0 and not cp
                 for c in range(c2):
-                    # channels stream from L2 at a large stride: prefetch a few ahead
-                    vprefetch(xs, xb + pfo)
-                    vprefetch(xs, xb + pfo + 1 * L)
-                    vprefetch(xs, xb + pfo + 2 * L)
-                    vprefetch(xs, xb + pfo + 3 * L)
-                    vprefetch(xs, xb + pfo + cstride)
-                    vprefetch(xs, xb + pfo + cstride + 1 * L)
-                    vprefetch(xs, xb + pfo + cstride + 2 * L)
-                    vprefetch(xs, xb + pfo + cstride + 3 * L)
+                    if pf:
+                        # later K-blocks: spread the next tile's lines over the trips
+                        for u in range(lpt):
+                            if pl < nl:
+                                vprefetch(ps, pxb + pch * pcs + pv)
+                                pl += 1
+                                pv += L
+                                if pv == T:
+                                    pv = 0
+                                    pch += 1
+                    else:
+                        # channels stream from L3 at a large stride: prefetch a few ahead
+                        vprefetch(xs, xb + pfo)
+                        vprefetch(xs, xb + pfo + 1 * L)
+                        vprefetch(xs, xb + pfo + 2 * L)
+                        vprefetch(xs, xb + pfo + 3 * L)
+                        vprefetch(xs, xb + pfo + cstride)
+                        vprefetch(xs, xb + pfo + cstride + 1 * L)
+                        vprefetch(xs, xb + pfo + cstride + 2 * L)
+                        vprefetch(xs, xb + pfo + cstride + 3 * L)
                     x0 = vload(xs, xb)
                     x1 = vload(xs, xb + 1 * L)
                     x2 = vload(xs, xb + 2 * L)
@@ -2044,7 +2102,7 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 3.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -2253,7 +2311,7 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = any.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -2414,14 +2472,14 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
     """One tile of 4 x 4 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
-        _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
     elif KW == 3:
-        _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
     else:
-        _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
@@ -2545,14 +2603,18 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 for q0 in range(qa, qb, T):
                     _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
                             cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
-                            pk, 0, T)
+                            pk, 0, T, -1, 0)
                     if kb1 > kb0 + 1:
+                        # meanwhile prefetch the next tile's strided input (NV lines per
+                        # channel, spread over the channel pairs of the later K-blocks)
+                        pxb = xbase + q0 + T + toff[0] if q0 + T < qb else -1
+                        trips = (kb1 - kb0 - 1) * (Cg // 2)
                         _mk_kb4_nv4(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
                                 Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
-                                ocs, pk, -1, 0)
+                                ocs, src, -1, cstride, pxb, (NV * Cg + trips - 1) // trips)
             else:
                 _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0, -1, 0)
 
 
 # (KB, NV) -> parallel driver
