@@ -73,7 +73,7 @@ def _name(kb, nv, kw):
 
 
 ARGS = ("xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, "
-        "qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt")
+        "qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs")
 
 
 def gen_micro(kb, nv, kw):
@@ -89,11 +89,8 @@ def gen_micro(kb, nv, kw):
     a("    (measured faster than tile-major).  One call per task and segment: every call")
     a("    of a Numba function costs atomic reference counts on its array arguments.")
     if kw == 1:
-        a("    1x1 (KD = KH = KW = 1) with pnext >= 0: the input of each channel is also")
-        a("    copied to ps[pnext + c * pcs:] (the tile packing of the first K-block).")
-        a("    With pxb >= 0 instead: lpt lines per channel pair of the next tile's input,")
-        a("    ps[pxb + c * pcs:] (NV lines per channel), are prefetched, so that the next")
-        a("    first K-block finds its strided input in cache instead of waiting on L3.")
+        a("    1x1 with pnext >= 0: the input of each channel is also copied to")
+        a("    ps[pnext + c * pcs:] (the tile packing of the first K-block).")
     a('    """')
     a("    L = lanes(xs)")
     a(f"    T = {nv} * L")
@@ -102,11 +99,6 @@ def gen_micro(kb, nv, kw):
     if kw:
         for k in range(kw):
             a(f"    ko{k} = koff[{k}]")
-    if kw == 1:
-        a("    pl = 0  # next-tile prefetch: lines issued, of nl; channel and lane offset")
-        a(f"    nl = {nv} * Cg")
-        a("    pch = 0")
-        a("    pv = 0")
     a("    for kbi in range(kb0, kb1):")
     a("        blk = gblk + kbi")
     a("        woff = blk * wblk")
@@ -131,25 +123,13 @@ def gen_micro(kb, nv, kw):
         e("    pfo = PFC * cstride")
         e("    cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)")
         e("    pn = pnext")
-        e("    pf = pxb >= 0 and not cp")
         e("    for c in range(c2):")
-        e("        if pf:")
-        e("            # later K-blocks: spread the next tile's lines over the trips")
-        e("            for u in range(lpt):")
-        e("                if pl < nl:")
-        e("                    vprefetch(ps, pxb + pch * pcs + pv)")
-        e("                    pl += 1")
-        e("                    pv += L")
-        e("                    if pv == T:")
-        e("                        pv = 0")
-        e("                        pch += 1")
-        e("        else:")
-        e("            # channels stream from L3 at a large stride: prefetch a few ahead")
+        e("        # channels stream from L2 at a large stride: prefetch a few ahead")
         for u in range(2):
             for v in range(nv):
                 base = "xb + pfo" if u == 0 else "xb + pfo + cstride"
                 off = f" + {v} * L" if v else ""
-                e(f"            vprefetch(xs, {base}{off})")
+                e(f"        vprefetch(xs, {base}{off})")
         for u in range(2):
             xk = "xb" if u == 0 else "xb + cstride"
             for v in range(nv):
@@ -502,18 +482,14 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
                 for q0 in range(qa, qb, T):
                     _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
                             cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
-                            pk, 0, T, -1, 0)
+                            pk, 0, T)
                     if kb1 > kb0 + 1:
-                        # meanwhile prefetch the next tile's strided input (NV lines per
-                        # channel, spread over the channel pairs of the later K-blocks)
-                        pxb = xbase + q0 + T + toff[0] if q0 + T < qb else -1
-                        trips = (kb1 - kb0 - 1) * (Cg // 2)
                         _mk_{n}(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
                                 Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
-                                ocs, src, -1, cstride, pxb, (NV * Cg + trips - 1) // trips)
+                                ocs, pk, -1, 0)
             else:
                 _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0, -1, 0)
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
 
 
 '''

@@ -166,27 +166,20 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
 
 
 @njit(**INNER)
-def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
+def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 1.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    1x1 (KD = KH = KW = 1) with pnext >= 0: the input of each channel is also
-    copied to ps[pnext + c * pcs:] (the tile packing of the first K-block).
-    With pxb >= 0 instead: lpt lines per channel pair of the next tile's input,
-    ps[pxb + c * pcs:] (NV lines per channel), are prefetched, so that the next
-    first K-block finds its strided input in cache instead of waiting on L3.
+    1x1 with pnext >= 0: the input of each channel is also copied to
+    ps[pnext + c * pcs:] (the tile packing of the first K-block).
     """
     L = lanes(xs)
     T = 3 * L
     wcs = ntap * KW * 8
     pfd = PFD * cstride
     ko0 = koff[0]
-    pl = 0  # next-tile prefetch: lines issued, of nl; channel and lane offset
-    nl = 3 * Cg
-    pch = 0
-    pv = 0
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -227,26 +220,14 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 pfo = PFC * cstride
                 cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)
                 pn = pnext
-                pf = pxb >= 0 and not cp
                 for c in range(c2):
-                    if pf:
-                        # later K-blocks: spread the next tile's lines over the trips
-                        for u in range(lpt):
-                            if pl < nl:
-                                vprefetch(ps, pxb + pch * pcs + pv)
-                                pl += 1
-                                pv += L
-                                if pv == T:
-                                    pv = 0
-                                    pch += 1
-                    else:
-                        # channels stream from L3 at a large stride: prefetch a few ahead
-                        vprefetch(xs, xb + pfo)
-                        vprefetch(xs, xb + pfo + 1 * L)
-                        vprefetch(xs, xb + pfo + 2 * L)
-                        vprefetch(xs, xb + pfo + cstride)
-                        vprefetch(xs, xb + pfo + cstride + 1 * L)
-                        vprefetch(xs, xb + pfo + cstride + 2 * L)
+                    # channels stream from L2 at a large stride: prefetch a few ahead
+                    vprefetch(xs, xb + pfo)
+                    vprefetch(xs, xb + pfo + 1 * L)
+                    vprefetch(xs, xb + pfo + 2 * L)
+                    vprefetch(xs, xb + pfo + cstride)
+                    vprefetch(xs, xb + pfo + cstride + 1 * L)
+                    vprefetch(xs, xb + pfo + cstride + 2 * L)
                     x0 = vload(xs, xb)
                     x1 = vload(xs, xb + 1 * L)
                     x2 = vload(xs, xb + 2 * L)
@@ -505,7 +486,7 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
+def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 3.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -758,7 +739,7 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
+def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 5.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -1083,7 +1064,7 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
+def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 7.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -1480,7 +1461,7 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
+def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = any.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -1663,18 +1644,18 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
+def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """One tile of 8 x 3 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
-        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
+        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     elif KW == 3:
-        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
+        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     elif KW == 5:
-        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
+        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     elif KW == 7:
-        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
+        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     else:
-        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
+        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
@@ -1798,42 +1779,31 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 for q0 in range(qa, qb, T):
                     _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
                             cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
-                            pk, 0, T, -1, 0)
+                            pk, 0, T)
                     if kb1 > kb0 + 1:
-                        # meanwhile prefetch the next tile's strided input (NV lines per
-                        # channel, spread over the channel pairs of the later K-blocks)
-                        pxb = xbase + q0 + T + toff[0] if q0 + T < qb else -1
-                        trips = (kb1 - kb0 - 1) * (Cg // 2)
                         _mk_kb8_nv3(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
                                 Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
-                                ocs, src, -1, cstride, pxb, (NV * Cg + trips - 1) // trips)
+                                ocs, pk, -1, 0)
             else:
                 _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0, -1, 0)
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
 
 
 @njit(**INNER)
-def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
+def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 1.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    1x1 (KD = KH = KW = 1) with pnext >= 0: the input of each channel is also
-    copied to ps[pnext + c * pcs:] (the tile packing of the first K-block).
-    With pxb >= 0 instead: lpt lines per channel pair of the next tile's input,
-    ps[pxb + c * pcs:] (NV lines per channel), are prefetched, so that the next
-    first K-block finds its strided input in cache instead of waiting on L3.
+    1x1 with pnext >= 0: the input of each channel is also copied to
+    ps[pnext + c * pcs:] (the tile packing of the first K-block).
     """
     L = lanes(xs)
     T = 4 * L
     wcs = ntap * KW * 4
     pfd = PFD * cstride
     ko0 = koff[0]
-    pl = 0  # next-tile prefetch: lines issued, of nl; channel and lane offset
-    nl = 4 * Cg
-    pch = 0
-    pv = 0
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -1866,28 +1836,16 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 pfo = PFC * cstride
                 cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)
                 pn = pnext
-                pf = pxb >= 0 and not cp
                 for c in range(c2):
-                    if pf:
-                        # later K-blocks: spread the next tile's lines over the trips
-                        for u in range(lpt):
-                            if pl < nl:
-                                vprefetch(ps, pxb + pch * pcs + pv)
-                                pl += 1
-                                pv += L
-                                if pv == T:
-                                    pv = 0
-                                    pch += 1
-                    else:
-                        # channels stream from L3 at a large stride: prefetch a few ahead
-                        vprefetch(xs, xb + pfo)
-                        vprefetch(xs, xb + pfo + 1 * L)
-                        vprefetch(xs, xb + pfo + 2 * L)
-                        vprefetch(xs, xb + pfo + 3 * L)
-                        vprefetch(xs, xb + pfo + cstride)
-                        vprefetch(xs, xb + pfo + cstride + 1 * L)
-                        vprefetch(xs, xb + pfo + cstride + 2 * L)
-                        vprefetch(xs, xb + pfo + cstride + 3 * L)
+                    # channels stream from L2 at a large stride: prefetch a few ahead
+                    vprefetch(xs, xb + pfo)
+                    vprefetch(xs, xb + pfo + 1 * L)
+                    vprefetch(xs, xb + pfo + 2 * L)
+                    vprefetch(xs, xb + pfo + 3 * L)
+                    vprefetch(xs, xb + pfo + cstride)
+                    vprefetch(xs, xb + pfo + cstride + 1 * L)
+                    vprefetch(xs, xb + pfo + cstride + 2 * L)
+                    vprefetch(xs, xb + pfo + cstride + 3 * L)
                     x0 = vload(xs, xb)
                     x1 = vload(xs, xb + 1 * L)
                     x2 = vload(xs, xb + 2 * L)
@@ -2102,7 +2060,7 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
+def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 3.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -2311,7 +2269,7 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
+def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = any.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
@@ -2472,14 +2430,14 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt):
+def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
     """One tile of 4 x 4 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
-        _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
+        _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     elif KW == 3:
-        _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
+        _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
     else:
-        _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs, pxb, lpt)
+        _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
@@ -2603,18 +2561,14 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 for q0 in range(qa, qb, T):
                     _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
                             cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
-                            pk, 0, T, -1, 0)
+                            pk, 0, T)
                     if kb1 > kb0 + 1:
-                        # meanwhile prefetch the next tile's strided input (NV lines per
-                        # channel, spread over the channel pairs of the later K-blocks)
-                        pxb = xbase + q0 + T + toff[0] if q0 + T < qb else -1
-                        trips = (kb1 - kb0 - 1) * (Cg // 2)
                         _mk_kb4_nv4(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
                                 Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
-                                ocs, src, -1, cstride, pxb, (NV * Cg + trips - 1) // trips)
+                                ocs, pk, -1, 0)
             else:
                 _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0, -1, 0)
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
 
 
 # (KB, NV) -> parallel driver

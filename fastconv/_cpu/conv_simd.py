@@ -39,10 +39,7 @@ and 3 for the 4-channel one; a loop otherwise): NV vector loads, KB broadcasts
 of packed weights, KB*NV FMAs per tap, then lane-masked stores straight into
 ``out`` (a tile may straddle output rows).
 The input rows of the channel two ahead are prefetched into L1 (software
-prefetch: the channel stride defeats the hardware prefetchers).  Packed 1x1
-tiles (see ``pack``): the first K-block copies the tile's strided input into
-a contiguous buffer as it computes; the later K-blocks stream that copy and
-prefetch the next tile's strided input meanwhile.  One
+prefetch: the channel stride defeats the hardware prefetchers).  One
 micro-kernel call covers a whole task, because every call between Numba
 functions pays atomic reference counts on its array arguments.
 """
