@@ -198,6 +198,26 @@ def test_adjoint_of_conv(dtype):
     assert abs(lhs - rhs) <= tol * (abs(lhs) + 10)
 
 
+def test_four_tap_phases_channel_major_kernel():
+    # every phase with exactly 4 taps (k4 s2 in 2-D, k2 s1, k4 s1 in 1-D) takes the
+    # unrolled channel-major micro-kernel; odd channel counts leave partial blocks
+    rng = np.random.default_rng(11)
+    cases = [
+        (2, (1, 19, 9, 13), (19, 13, 4, 4), dict(stride=2, padding=1)),
+        (2, (2, 8, 5, 7), (8, 7, 2, 2), dict(stride=1, padding=0)),
+        (2, (1, 5, 6, 6), (5, 9, 4, 4), dict(stride=2, padding=(0, 2), dilation=1)),
+        (1, (3, 6, 40), (6, 11, 4), dict(stride=1, padding=2)),
+    ]
+    fns = {1: fastconv.conv_transpose1d, 2: fastconv.conv_transpose2d}
+    for dtype in (np.float32, np.float64):
+        for nd, xs, ws, kw in cases:
+            x = rng.standard_normal(xs).astype(dtype)
+            w = rng.standard_normal(ws).astype(dtype)
+            b = rng.standard_normal(ws[1]).astype(dtype)
+            y = fns[nd](x, w, b, **kw)
+            _check(y, x, w, b, kw["stride"], kw["padding"], 0, kw.get("dilation", 1), 1, dtype)
+
+
 def test_larger_shapes_and_odd_widths():
     # more channels than one register block, widths not a multiple of the vector
     rng = np.random.default_rng(5)

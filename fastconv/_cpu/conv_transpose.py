@@ -24,7 +24,10 @@ padding is never materialised for the whole input -- then, per channel block
 and phase, runs a register-tiled micro-kernel: 4 vectors of ``q`` positions
 (each ``V`` lanes: 16 float32 / 8 float64, explicit ``<V x float>`` LLVM
 vectors) x ``KB = 6`` output channels = 24 accumulators held in registers
-across the whole ``taps x C_in/groups`` reduction, then scatters the tile into
+across the whole ``taps x C_in/groups`` reduction (tap-major; phases of
+exactly 4 taps -- 2x2 sub-kernels, e.g. k4 s2 -- take ``_micro4``, unrolled and
+channel-major, so a channel's rows come from L2 once for all its taps: 1.12x
+on (1,256,16,16)->128 k4 s2 p1), then scatters the tile into
 the interleaved output (``o = q*s + r``) adding the bias.  Every output element
 is written exactly once by exactly one task, by the same sequence of
 operations whatever the task split: no races, results identical for any
@@ -275,6 +278,219 @@ def _micro(xs, plane, cg, toffs, twi, nt, wp, wb, o0, o1, o2, o3, tile, V):
 
 
 @njit(**NJIT_OPTS)
+def _micro4(xs, plane, cg, toffs, twi, wp, wb, o0, o1, o2, o3, tile, V):
+    """:func:`_micro` for phases of exactly 4 taps (2x2: k4 s2, k2 s1, ...), channel-major.
+
+    The 4 taps of one channel read overlapping rows: taken together per channel,
+    those rows come from L2 once and the other taps hit L1 (tap-major re-streams
+    the whole channel slab from L2 once per tap).
+    """
+    a00 = vzero(xs)
+    a01 = a00
+    a02 = a00
+    a03 = a00
+    a04 = a00
+    a05 = a00
+    a10 = a00
+    a11 = a00
+    a12 = a00
+    a13 = a00
+    a14 = a00
+    a15 = a00
+    a20 = a00
+    a21 = a00
+    a22 = a00
+    a23 = a00
+    a24 = a00
+    a25 = a00
+    a30 = a00
+    a31 = a00
+    a32 = a00
+    a33 = a00
+    a34 = a00
+    a35 = a00
+    t0 = toffs[0]
+    t1 = toffs[1]
+    t2 = toffs[2]
+    t3 = toffs[3]
+    w0 = wb + twi[0]
+    w1 = wb + twi[1]
+    w2 = wb + twi[2]
+    w3 = wb + twi[3]
+    for c in range(cg):
+        xc = c * plane
+        wc = c * KB
+        xo = xc + t0
+        wo = w0 + wc
+        x0 = vload(xs, xo + o0)
+        x1 = vload(xs, xo + o1)
+        x2 = vload(xs, xo + o2)
+        x3 = vload(xs, xo + o3)
+        w = vbcast(wp, wo)
+        a00 = vfma(x0, w, a00)
+        a10 = vfma(x1, w, a10)
+        a20 = vfma(x2, w, a20)
+        a30 = vfma(x3, w, a30)
+        w = vbcast(wp, wo + 1)
+        a01 = vfma(x0, w, a01)
+        a11 = vfma(x1, w, a11)
+        a21 = vfma(x2, w, a21)
+        a31 = vfma(x3, w, a31)
+        w = vbcast(wp, wo + 2)
+        a02 = vfma(x0, w, a02)
+        a12 = vfma(x1, w, a12)
+        a22 = vfma(x2, w, a22)
+        a32 = vfma(x3, w, a32)
+        w = vbcast(wp, wo + 3)
+        a03 = vfma(x0, w, a03)
+        a13 = vfma(x1, w, a13)
+        a23 = vfma(x2, w, a23)
+        a33 = vfma(x3, w, a33)
+        w = vbcast(wp, wo + 4)
+        a04 = vfma(x0, w, a04)
+        a14 = vfma(x1, w, a14)
+        a24 = vfma(x2, w, a24)
+        a34 = vfma(x3, w, a34)
+        w = vbcast(wp, wo + 5)
+        a05 = vfma(x0, w, a05)
+        a15 = vfma(x1, w, a15)
+        a25 = vfma(x2, w, a25)
+        a35 = vfma(x3, w, a35)
+        xo = xc + t1
+        wo = w1 + wc
+        x0 = vload(xs, xo + o0)
+        x1 = vload(xs, xo + o1)
+        x2 = vload(xs, xo + o2)
+        x3 = vload(xs, xo + o3)
+        w = vbcast(wp, wo)
+        a00 = vfma(x0, w, a00)
+        a10 = vfma(x1, w, a10)
+        a20 = vfma(x2, w, a20)
+        a30 = vfma(x3, w, a30)
+        w = vbcast(wp, wo + 1)
+        a01 = vfma(x0, w, a01)
+        a11 = vfma(x1, w, a11)
+        a21 = vfma(x2, w, a21)
+        a31 = vfma(x3, w, a31)
+        w = vbcast(wp, wo + 2)
+        a02 = vfma(x0, w, a02)
+        a12 = vfma(x1, w, a12)
+        a22 = vfma(x2, w, a22)
+        a32 = vfma(x3, w, a32)
+        w = vbcast(wp, wo + 3)
+        a03 = vfma(x0, w, a03)
+        a13 = vfma(x1, w, a13)
+        a23 = vfma(x2, w, a23)
+        a33 = vfma(x3, w, a33)
+        w = vbcast(wp, wo + 4)
+        a04 = vfma(x0, w, a04)
+        a14 = vfma(x1, w, a14)
+        a24 = vfma(x2, w, a24)
+        a34 = vfma(x3, w, a34)
+        w = vbcast(wp, wo + 5)
+        a05 = vfma(x0, w, a05)
+        a15 = vfma(x1, w, a15)
+        a25 = vfma(x2, w, a25)
+        a35 = vfma(x3, w, a35)
+        xo = xc + t2
+        wo = w2 + wc
+        x0 = vload(xs, xo + o0)
+        x1 = vload(xs, xo + o1)
+        x2 = vload(xs, xo + o2)
+        x3 = vload(xs, xo + o3)
+        w = vbcast(wp, wo)
+        a00 = vfma(x0, w, a00)
+        a10 = vfma(x1, w, a10)
+        a20 = vfma(x2, w, a20)
+        a30 = vfma(x3, w, a30)
+        w = vbcast(wp, wo + 1)
+        a01 = vfma(x0, w, a01)
+        a11 = vfma(x1, w, a11)
+        a21 = vfma(x2, w, a21)
+        a31 = vfma(x3, w, a31)
+        w = vbcast(wp, wo + 2)
+        a02 = vfma(x0, w, a02)
+        a12 = vfma(x1, w, a12)
+        a22 = vfma(x2, w, a22)
+        a32 = vfma(x3, w, a32)
+        w = vbcast(wp, wo + 3)
+        a03 = vfma(x0, w, a03)
+        a13 = vfma(x1, w, a13)
+        a23 = vfma(x2, w, a23)
+        a33 = vfma(x3, w, a33)
+        w = vbcast(wp, wo + 4)
+        a04 = vfma(x0, w, a04)
+        a14 = vfma(x1, w, a14)
+        a24 = vfma(x2, w, a24)
+        a34 = vfma(x3, w, a34)
+        w = vbcast(wp, wo + 5)
+        a05 = vfma(x0, w, a05)
+        a15 = vfma(x1, w, a15)
+        a25 = vfma(x2, w, a25)
+        a35 = vfma(x3, w, a35)
+        xo = xc + t3
+        wo = w3 + wc
+        x0 = vload(xs, xo + o0)
+        x1 = vload(xs, xo + o1)
+        x2 = vload(xs, xo + o2)
+        x3 = vload(xs, xo + o3)
+        w = vbcast(wp, wo)
+        a00 = vfma(x0, w, a00)
+        a10 = vfma(x1, w, a10)
+        a20 = vfma(x2, w, a20)
+        a30 = vfma(x3, w, a30)
+        w = vbcast(wp, wo + 1)
+        a01 = vfma(x0, w, a01)
+        a11 = vfma(x1, w, a11)
+        a21 = vfma(x2, w, a21)
+        a31 = vfma(x3, w, a31)
+        w = vbcast(wp, wo + 2)
+        a02 = vfma(x0, w, a02)
+        a12 = vfma(x1, w, a12)
+        a22 = vfma(x2, w, a22)
+        a32 = vfma(x3, w, a32)
+        w = vbcast(wp, wo + 3)
+        a03 = vfma(x0, w, a03)
+        a13 = vfma(x1, w, a13)
+        a23 = vfma(x2, w, a23)
+        a33 = vfma(x3, w, a33)
+        w = vbcast(wp, wo + 4)
+        a04 = vfma(x0, w, a04)
+        a14 = vfma(x1, w, a14)
+        a24 = vfma(x2, w, a24)
+        a34 = vfma(x3, w, a34)
+        w = vbcast(wp, wo + 5)
+        a05 = vfma(x0, w, a05)
+        a15 = vfma(x1, w, a15)
+        a25 = vfma(x2, w, a25)
+        a35 = vfma(x3, w, a35)
+    vstore(tile, 0 * V, a00)
+    vstore(tile, 1 * V, a01)
+    vstore(tile, 2 * V, a02)
+    vstore(tile, 3 * V, a03)
+    vstore(tile, 4 * V, a04)
+    vstore(tile, 5 * V, a05)
+    vstore(tile, 6 * V, a10)
+    vstore(tile, 7 * V, a11)
+    vstore(tile, 8 * V, a12)
+    vstore(tile, 9 * V, a13)
+    vstore(tile, 10 * V, a14)
+    vstore(tile, 11 * V, a15)
+    vstore(tile, 12 * V, a20)
+    vstore(tile, 13 * V, a21)
+    vstore(tile, 14 * V, a22)
+    vstore(tile, 15 * V, a23)
+    vstore(tile, 16 * V, a24)
+    vstore(tile, 17 * V, a25)
+    vstore(tile, 18 * V, a30)
+    vstore(tile, 19 * V, a31)
+    vstore(tile, 20 * V, a32)
+    vstore(tile, 21 * V, a33)
+    vstore(tile, 22 * V, a34)
+    vstore(tile, 23 * V, a35)
+
+
+@njit(**NJIT_OPTS)
 def _fill(x, n, ci0, cg, didx, ndv, ih0, nrs, iw0, xw, xs):
     """xs[c, j, r, col] = x[n, ci0+c, didx[j], ih0+r, iw0+col] (zero outside the input).
 
@@ -468,8 +684,12 @@ def _tconv(x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, ntd, offd, 
                             o2 = ((s0 + 2) // nch) * xw + ((s0 + 2) % nch) * V
                         if ns > 3:
                             o3 = ((s0 + 3) // nch) * xw + ((s0 + 3) % nch) * V
-                        _micro(xs, plane, cg, toffs[pw], twi[pw], ntp[pw], warr, wb,
-                               o0, o1, o2, o3, tile, V)
+                        if ntp[pw] == 4:
+                            _micro4(xs, plane, cg, toffs[pw], twi[pw], warr, wb,
+                                    o0, o1, o2, o3, tile, V)
+                        else:
+                            _micro(xs, plane, cg, toffs[pw], twi[pw], ntp[pw], warr, wb,
+                                   o0, o1, o2, o3, tile, V)
                         for i in range(ns):
                             s = s0 + i
                             oh = (qh0 + s // nch) * sh + rh
