@@ -10,8 +10,8 @@ from numba import get_thread_id, njit, prange
 
 from ._common import NJIT_OPTS
 from ._simd import (
-    lanes, vbroadcast, vfma, vload, vload_lanes, vload_masked, vprefetch, vstore, vstore_lanes,
-    vstore_masked, vzeros,
+    lanes, vbroadcast, vfma, vgather, vload, vload_lanes, vload_masked, vprefetch, vstore,
+    vstore_lanes, vstore_masked, vzeros,
 )
 
 # Functions called only from the parallel drivers are not cached themselves: a
@@ -125,12 +125,17 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
     Row r of (kd, kh) is the padded input row (oh0 + r) * sh + kh * dh, split into
     sw column phases (phase p holds columns p, p + sw, ...), so that output row r,
     tap (kh, kw) reads a contiguous run and consecutive output rows are Wq apart.
-    Padded columns [jlo, jhi) map to input column j - plo: that run is a plain
-    strided copy (no index-map lookups), the borders go through ``mapw``.
+    Padded columns [jlo, jhi) map to input column j - plo: that run is a strided
+    copy done with vector gathers (no index-map lookups), the borders go through
+    ``mapw``.
     """
     N, C, D, H, W = x.shape
     xf = x.reshape(-1)  # flat indices: no per-row views (reference counts)
     phs = nr * Wq
+    L = lanes(xs)
+    sidx = np.empty(L, np.int32)  # lane k of a phase run reads column k * sw
+    for k in range(L):
+        sidx[k] = k * sw
     for c in range(Cg):
         ci = g * Cg + c
         for kd in range(KD):
@@ -154,9 +159,12 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
                                 j = jj * sw + ph
                                 iw = mapw[j] if j < Wp else -1
                                 xs[dst + jj] = xf[src + iw] if iw >= 0 else 0
+                            # interior: a strided run, gathered a vector at a time
                             s0 = src + ph - plo
-                            for jj in range(a, e):
-                                xs[dst + jj] = xf[s0 + jj * sw]
+                            for j0 in range(a, e, L):
+                                m = min(L, e - j0)
+                                vstore_masked(xs, dst + j0, vgather(xf, s0 + j0 * sw, sidx, 0, 0, m),
+                                              m)
                             for jj in range(e, Wq):
                                 j = jj * sw + ph
                                 iw = mapw[j] if j < Wp else -1
