@@ -197,7 +197,35 @@ def test_noncontiguous_readonly_inputs(rng):
     xc = x.copy()
     _check(x, w, b, padding=1)
     _check(np.ascontiguousarray(x), w, b)  # read-only, contiguous, direct path
+    wc = np.ascontiguousarray(w)
+    wc.flags.writeable = False
+    _check(x, wc, b, padding=1)  # read-only C-contiguous weight and bias: packed from copies
     np.testing.assert_array_equal(x, xc)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,groups,kb", [
+    ((64, 64, 1, 3, 3), 1, 8), ((30, 6, 1, 3, 3), 3, 8), ((12, 5, 1, 3, 3), 3, 4),
+    ((20, 7, 1, 1, 1), 1, 8), ((9, 2, 3, 2, 3), 1, 4), ((64, 3, 1, 7, 7), 1, 8),
+])
+def test_pack_matches_numpy_transpose(dt, shape, groups, kb, rng):
+    # packed layout [groups][nkb][Cg][KD*KH][KW][kb], zero-padded blocks; bias [groups][nkb][kb]
+    w = rng.standard_normal(shape).astype(dt)
+    b = rng.standard_normal(shape[0]).astype(dt)
+    K, Cg = shape[:2]
+    kg = K // groups
+    nkb = -(-kg // kb)
+    wz = np.zeros((groups, nkb * kb) + shape[1:], dt)
+    wz[:, :kg] = w.reshape((groups, kg) + shape[1:])
+    ref = wz.reshape(groups, nkb, kb, -1).transpose(0, 1, 3, 2).reshape(-1)
+    bz = np.zeros((groups, nkb * kb), dt)
+    bz[:, :kg] = b.reshape(groups, kg)
+    wp, bp = conv_simd.pack_wb(w, b, groups, kb)
+    np.testing.assert_array_equal(wp, ref)
+    np.testing.assert_array_equal(bp, bz.reshape(-1))
+    wp0, bp0 = conv_simd.pack_wb(w, np.zeros(0, dt), groups, kb)
+    np.testing.assert_array_equal(wp0, ref)
+    assert not bp0.any()
 
 
 def test_mixed_input_dtype_cast(rng):

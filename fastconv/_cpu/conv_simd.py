@@ -51,8 +51,11 @@ import threading
 
 import numba
 import numpy as np
+from numba import njit
 
 from .._tables import pad_index_map
+from ._common import NJIT_OPTS
+from ._simd import lanes, vgather, vstore, vstore_masked
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _SCRATCH_LIMIT = 32 << 20  # bytes per task, above which we decline
@@ -208,27 +211,51 @@ def _pitch(p, shared=True):
     return min(wq, max(p.in_spatial[-1] + max(lo, hi), p.out_spatial[-1]))
 
 
-def pack_weights(w5, groups, kb, dtype):
-    """(K, Cg, KD, KH, KW) -> flat [groups][nkb][Cg][KD*KH][KW][kb], zero-padded channels."""
-    K, Cg, KD, KH, KW = w5.shape
+@njit(**NJIT_OPTS)
+def pack_wb(w5, b, groups, kb):
+    """Packed weight and bias of one call: ``(wp, bp)``.
+
+    ``w5`` is ``(K, Cg, KD, KH, KW)`` C-contiguous, ``b`` the bias or an empty
+    array.  ``wp`` is ``[groups][nkb][Cg][KD*KH][KW][kb]``, ``bp`` is
+    ``[groups][nkb][kb]``, both zero-padded to whole blocks of ``kb`` channels.
+    Each destination vector is one ``vgather`` from the block's ``kb`` source
+    rows (lane ``l``: channel ``l % kb`` of entry ``l // kb``), so the pack
+    writes whole vectors in order: about 2x faster than NumPy's transposed copy,
+    which cost 1-4 % of a call (e.g. 65 us for 128x128x3x3).
+    """
+    K = w5.shape[0]
+    CT = w5.size // K
     kg = K // groups
-    nkb = -(-kg // kb)
-    w = np.asarray(w5, dtype=dtype).reshape(groups, kg, Cg, KD * KH, KW)
-    if nkb * kb != kg:
-        wz = np.zeros((groups, nkb * kb, Cg, KD * KH, KW), dtype)
-        wz[:, :kg] = w
-        w = wz
-    w = w.reshape(groups, nkb, kb, Cg, KD * KH, KW).transpose(0, 1, 3, 4, 5, 2)
-    return np.ascontiguousarray(w).reshape(-1)
+    nkb = (kg + kb - 1) // kb
+    wf = w5.reshape(-1)
+    L = lanes(wf)
+    wp = np.empty(groups * nkb * CT * kb, w5.dtype)
+    bp = np.zeros(groups * nkb * kb, w5.dtype)
+    idx = np.empty(L, np.int32)
+    n = CT * kb
+    for g in range(groups):
+        for kbi in range(nkb):
+            nk = min(kb, kg - kbi * kb)
+            for lane in range(L):
+                j = lane % kb
+                idx[lane] = j * CT + lane // kb if j < nk else -1  # -1: a zero lane
+            k0 = g * kg + kbi * kb
+            dst = (g * nkb + kbi) * n
+            e = 0
+            while e + L <= n:
+                vstore(wp, dst + e, vgather(wf, k0 * CT + e // kb, idx, 0, 0, L))
+                e += L
+            if e < n:
+                vstore_masked(wp, dst + e, vgather(wf, k0 * CT + e // kb, idx, 0, 0, n - e),
+                              n - e)
+            if b.size:
+                for j in range(nk):
+                    bp[(g * nkb + kbi) * kb + j] = b[k0 + j]
+    return wp, bp
 
 
-def pack_bias(b, K, groups, kb, dtype):
-    kg = K // groups
-    nkb = -(-kg // kb)
-    bp = np.zeros((groups, nkb * kb), dtype)
-    if b is not None:
-        bp[:, :kg] = np.asarray(b, dtype=dtype).reshape(groups, kg)
-    return bp.reshape(-1)
+_NO_BIAS = {np.dtype(np.float32): np.zeros(0, np.float32),
+            np.dtype(np.float64): np.zeros(0, np.float64)}
 
 
 @functools.lru_cache(maxsize=256)
@@ -294,8 +321,12 @@ def conv(p, x, w, b, out):
         # a read-only array is a different Numba type: one copy instead of a
         # second compilation of every kernel (the input is never written)
         xc = xc.copy()
-    wp = pack_weights(np.asarray(w).reshape(ws5), p.groups, kb, dtype)
-    bp = pack_bias(b, p.out_channels, p.groups, kb, dtype)
+    w5 = np.ascontiguousarray(np.asarray(w).reshape(ws5), dtype=dtype)
+    b1 = _NO_BIAS[np.dtype(dtype)] if b is None else np.ascontiguousarray(b, dtype=dtype)
+    if not (w5.flags.writeable and b1.flags.writeable):
+        # as for x: read-only arrays are another Numba type (another compilation)
+        w5, b1 = w5.copy(), b1.copy()
+    wp, bp = pack_wb(w5, b1, p.groups, kb)
     scratch = _scratch(dtype, threads, elems if _REUSE else 16)
     DRIVERS[(kb, nv)](xc.reshape(xs5), wp, bp, out.reshape(os5), *geo, p.groups, nkg, rb,
                       direct, pitch, pack, scratch)
