@@ -9,7 +9,7 @@ Method
 The input is viewed as 5-D ``(N, C, D, H, W)`` (unit dims for conv1d/2d).
 Weights are packed once per call into ``[groups][K_g/KB][C_g][KD*KH][KW][KB]``
 (zero-padded to a whole block of KB output channels), the bias into
-``[groups][K_g/KB][KB]``.
+``[groups][K_g/KB][KB]`` (:func:`pack_wb`, vector gathers).
 
 One parallel task owns (batch, group, a run of K-blocks, output depth, block
 of output rows); :func:`_plan` picks the row block and the K-block runs so the
