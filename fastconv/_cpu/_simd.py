@@ -181,6 +181,29 @@ def _masked_names(vt, lty):
     return f"llvm.masked.load.{suffix}.p0", f"llvm.masked.store.{suffix}.p0"
 
 
+def _masked_load(context, builder, vt, ptr, mask):
+    """``llvm.masked.load`` of a ``vt`` at element pointer ``ptr``: off lanes 0, not read."""
+    lty = context.get_value_type(vt)
+    vptr = _vec_ptr(builder, ptr, lty)
+    name, _ = _masked_names(vt, lty)
+    fnty = ir.FunctionType(lty, [vptr.type, ir.IntType(32), mask.type, lty])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+    align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
+    return builder.call(fn, [vptr, align, mask, ir.Constant(lty, None)])
+
+
+def _masked_store(context, builder, vt, ptr, val, mask):
+    """``llvm.masked.store`` of the on lanes of ``val`` at element pointer ``ptr``."""
+    lty = context.get_value_type(vt)
+    vptr = _vec_ptr(builder, ptr, lty)
+    _, name = _masked_names(vt, lty)
+    fnty = ir.FunctionType(ir.VoidType(), [lty, vptr.type, ir.IntType(32), mask.type])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+    align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
+    builder.call(fn, [val, vptr, align, mask])
+    return context.get_dummy_value()
+
+
 @intrinsic
 def vload_masked(typingctx, arr, idx, n):
     vt = _vec_of_array(arr)
@@ -189,14 +212,8 @@ def vload_masked(typingctx, arr, idx, n):
 
     def codegen(context, builder, sig, args):
         ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
-        lty = context.get_value_type(vt)
-        vptr = _vec_ptr(builder, ptr, lty)
         mask = _lane_mask(builder, args[2], sig.args[2], context, vt.count)
-        name, _ = _masked_names(vt, lty)
-        fnty = ir.FunctionType(lty, [vptr.type, ir.IntType(32), mask.type, lty])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
-        return builder.call(fn, [vptr, align, mask, ir.Constant(lty, None)])
+        return _masked_load(context, builder, vt, ptr, mask)
 
     return vt(arr, idx, n), codegen
 
@@ -210,15 +227,8 @@ def vstore_masked(typingctx, arr, idx, vec, n):
 
     def codegen(context, builder, sig, args):
         ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
-        lty = context.get_value_type(vt)
-        vptr = _vec_ptr(builder, ptr, lty)
         mask = _lane_mask(builder, args[3], sig.args[3], context, vt.count)
-        _, name = _masked_names(vt, lty)
-        fnty = ir.FunctionType(ir.VoidType(), [lty, vptr.type, ir.IntType(32), mask.type])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
-        builder.call(fn, [args[2], vptr, align, mask])
-        return context.get_dummy_value()
+        return _masked_store(context, builder, vt, ptr, args[2], mask)
 
     return types.none(arr, idx, vec, n), codegen
 
@@ -232,16 +242,9 @@ def vstore_lanes(typingctx, arr, idx, vec, lo, hi):
 
     def codegen(context, builder, sig, args):
         ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
-        lty = context.get_value_type(vt)
-        vptr = _vec_ptr(builder, ptr, lty)
         mask = _lane_mask_range(builder, args[3], args[4], sig.args[3], sig.args[4], context,
                                 vt.count)
-        _, name = _masked_names(vt, lty)
-        fnty = ir.FunctionType(ir.VoidType(), [lty, vptr.type, ir.IntType(32), mask.type])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
-        builder.call(fn, [args[2], vptr, align, mask])
-        return context.get_dummy_value()
+        return _masked_store(context, builder, vt, ptr, args[2], mask)
 
     return types.none(arr, idx, vec, lo, hi), codegen
 
@@ -255,15 +258,9 @@ def vload_lanes(typingctx, arr, idx, lo, hi):
 
     def codegen(context, builder, sig, args):
         ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
-        lty = context.get_value_type(vt)
-        vptr = _vec_ptr(builder, ptr, lty)
         mask = _lane_mask_range(builder, args[2], args[3], sig.args[2], sig.args[3], context,
                                 vt.count)
-        name, _ = _masked_names(vt, lty)
-        fnty = ir.FunctionType(lty, [vptr.type, ir.IntType(32), mask.type, lty])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        align = ir.Constant(ir.IntType(32), vt.dtype.bitwidth // 8)
-        return builder.call(fn, [vptr, align, mask, ir.Constant(lty, None)])
+        return _masked_load(context, builder, vt, ptr, mask)
 
     return vt(arr, idx, lo, hi), codegen
 
