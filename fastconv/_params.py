@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,6 +149,33 @@ def check_rank(name, shape, ranks, what):
         raise ValueError(f"{name} must be {exp} {what}, got {len(shape)}-D with shape {shape}")
 
 
+def _hash_once(cls):
+    """Give a frozen params dataclass a hash computed once per object.
+
+    The kernels' plan caches (``functools.lru_cache`` on params) hash the same
+    params object several times per call; the generated dataclass hash rebuilds
+    a tuple of every field each time, which costs microseconds per call when
+    the interpreter's caches are cold after a large kernel.  Equality is
+    unchanged; the stored hash is left out of pickles (string hashes differ
+    between processes).
+    """
+    names = tuple(f.name for f in dataclasses.fields(cls))
+
+    def __hash__(self):
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(tuple(getattr(self, n) for n in names))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
+    cls.__hash__ = __hash__
+    cls.__getstate__ = __getstate__
+    return cls
+
+
 # --------------------------------------------------------------------------
 # convolution
 # --------------------------------------------------------------------------
@@ -155,6 +183,7 @@ def check_rank(name, shape, ranks, what):
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
+@_hash_once
 @dataclass(frozen=True)
 class ConvParams:
     """Normalised arguments of conv1d/2d/3d, depthwise and separable conv.
@@ -333,6 +362,7 @@ def separable_params(x_meta, dw_meta, pw_meta, b_meta, stride, padding, dilation
 # transposed convolution
 # --------------------------------------------------------------------------
 
+@_hash_once
 @dataclass(frozen=True)
 class ConvTransposeParams:
     """Normalised arguments of conv_transpose1d/2d/3d.
@@ -482,6 +512,7 @@ def conv_transpose_params(nd, x_meta, w_meta, b_meta, stride, padding, output_pa
 # pooling
 # --------------------------------------------------------------------------
 
+@_hash_once
 @dataclass(frozen=True)
 class PoolParams:
     """Normalised arguments of max_pool{1,2,3}d / avg_pool{1,2,3}d.
@@ -583,6 +614,7 @@ def pool_params(kind, nd, x_meta, kernel_size, stride=None, padding=0, dilation=
     )
 
 
+@_hash_once
 @dataclass(frozen=True)
 class AdaptivePoolParams:
     """Normalised arguments of adaptive_avg_pool2d / adaptive_max_pool2d."""
@@ -636,6 +668,7 @@ INTERP_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "tr
 _INTERP_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 
 
+@_hash_once
 @dataclass(frozen=True)
 class InterpParams:
     """Normalised arguments of ``interpolate``.
@@ -779,6 +812,7 @@ _BOUNDARY_MSG = ("Acceptable boundary flags are 'fill', 'circular' (or 'wrap'), 
 _VALID_MSG = "For 'valid' mode, one must be at least as large as the other in every dimension"
 
 
+@_hash_once
 @dataclass(frozen=True)
 class SignalParams:
     """Normalised arguments of ``fastconv.signal`` correlate/convolve(2d).

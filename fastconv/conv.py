@@ -28,12 +28,21 @@ def _run_conv(p, backend, x, weight, bias, out):
 _conv_params = _params.memoised(_params.conv_params)
 
 
+_plans = _dispatch.HostPlans("conv", "conv")
+
+
 def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, out):
+    key = _plans.key(nd, (x, weight, bias), (stride, padding, dilation, groups, padding_mode))
+    p = _plans.cache.get(key)
+    if p is not None:
+        return _plans.run(p, (x, weight, bias), out)
     backend, ops = _dispatch.operands(input=x, weight=weight, bias=bias)
     x, weight, bias = ops["input"], ops["weight"], ops["bias"]
     p = _conv_params(
         nd, _meta(x), _meta(weight), _meta(bias), stride, padding, dilation, groups, padding_mode
     )
+    if backend == _dispatch.CPU:
+        _plans.remember(key, p)
     return _run_conv(p, backend, x, weight, bias, out)
 
 

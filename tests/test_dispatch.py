@@ -62,3 +62,143 @@ def test_torch_cpu_tensor_is_host():
     torch = pytest.importorskip("torch")
     y = fastconv.conv2d(torch.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2), np.float32))
     assert isinstance(y, np.ndarray) and y.dtype == np.float32
+
+
+# -- the short path for repeated host calls (HostPlans) -----------------------------------
+
+
+def _xw(dt=np.float32):
+    r = np.random.default_rng(5)
+    return r.standard_normal((1, 4, 9, 9)).astype(dt), r.standard_normal((6, 4, 3, 3)).astype(dt)
+
+
+def test_host_plan_hit_gives_the_full_path_result():
+    from fastconv import conv as conv_mod
+
+    x, w = _xw()
+    b = np.arange(6, dtype=np.float32)
+    conv_mod._plans.cache.clear()
+    first = fastconv.conv2d(x, w, b, padding=1)  # full path, remembered
+    key = conv_mod._plans.key(2, (x, w, b), (1, 1, 1, 1, "zeros"))
+    assert key in conv_mod._plans.cache
+    again = fastconv.conv2d(x, w, b, padding=1)  # short path
+    np.testing.assert_array_equal(first, again)
+    out = np.full_like(first, np.nan)
+    assert fastconv.conv2d(x, w, b, padding=1, out=out) is out
+    np.testing.assert_array_equal(out, first)
+    # non-contiguous out: written through a temporary, as on the full path
+    big = np.zeros(first.shape[:-1] + (2 * first.shape[-1],), np.float32)
+    fastconv.conv2d(x, w, b, padding=1, out=big[..., ::2])
+    np.testing.assert_array_equal(big[..., ::2], first)
+
+
+@pytest.mark.parametrize("bad", [True, 1.0, np.int64(1), [1, 1]])
+def test_host_plan_not_served_for_non_plain_arguments(bad):
+    """A bool/float/NumPy scalar/list compares equal to a cached int yet validates on its own."""
+    from fastconv import conv as conv_mod
+
+    x, w = _xw()
+    fastconv.conv2d(x, w, stride=1)
+    assert conv_mod._plans.key(2, (x, w, None), (bad, 0, 1, 1, "zeros")) is None
+    if isinstance(bad, (bool, float)):
+        with pytest.raises(TypeError, match="stride"):
+            fastconv.conv2d(x, w, stride=bad)
+    else:
+        assert fastconv.conv2d(x, w, stride=bad).shape == (1, 6, 7, 7)
+
+
+def test_host_plan_keys_on_dtype_and_shape_and_rejects_bad_dtypes():
+    x, w = _xw()
+    fastconv.conv2d(x, w)
+    with pytest.raises(TypeError, match="input has dtype bool"):
+        fastconv.conv2d(x > 0, w)
+    y64 = fastconv.conv2d(x.astype(np.float64), w.astype(np.float64))
+    assert y64.dtype == np.float64
+    with pytest.raises(ValueError, match="groups"):
+        fastconv.conv2d(x[:, :3], w)
+
+
+def test_host_plan_runs_the_current_kernel(monkeypatch):
+    """Switching a kernel off (tests, `bench` generic rows) still works after a cached call."""
+    from fastconv._cpu import conv as cpu
+
+    x, w = _xw()
+    fastconv.conv2d(x, w)
+    fastconv.conv2d(x, w)
+    calls = []
+    real = cpu.conv
+    monkeypatch.setattr(cpu, "conv", lambda *a, **k: calls.append(1) or real(*a, **k))
+    fastconv.conv2d(x, w)
+    assert calls == [1]
+
+
+def test_host_plan_skips_other_array_types():
+    torch = pytest.importorskip("torch")
+    from fastconv import conv as conv_mod
+
+    x, w = _xw()
+    ref = fastconv.conv2d(x, w)
+    assert conv_mod._plans.key(2, (torch.from_numpy(x), w, None), (1, 0, 1, 1, "zeros")) is None
+    res = fastconv.conv2d(torch.from_numpy(x), w)
+    np.testing.assert_array_equal(np.asarray(res), ref)
+
+
+def test_host_plan_conv_transpose():
+    from fastconv import conv_transpose as ct_mod
+
+    x, w = _xw()
+    w = np.ascontiguousarray(w.transpose(1, 0, 2, 3))  # (C_in, C_out, kh, kw)
+    a = fastconv.conv_transpose2d(x, w, stride=2, padding=1)
+    key = ct_mod._plans.key(2, (x, w, None), (2, 1, 0, 1, 1, None))
+    assert key in ct_mod._plans.cache
+    np.testing.assert_array_equal(fastconv.conv_transpose2d(x, w, stride=2, padding=1), a)
+    with pytest.raises(TypeError):
+        fastconv.conv_transpose2d(x, w, stride=2.0, padding=1)
+
+
+def test_host_plan_cache_is_bounded():
+    plans = _dispatch.HostPlans("conv", "conv", maxsize=3)
+    for i in range(7):
+        plans.remember(("k", i), i)
+        assert len(plans.cache) <= 3
+    plans.remember(None, 1)
+    assert None not in plans.cache
+
+
+def test_params_hash_is_cached_and_not_pickled():
+    import pickle
+
+    from fastconv import _params
+
+    x, w = _xw()
+    p = _params.conv_params(2, (x.shape, x.dtype), (w.shape, w.dtype), None, 1, 1, 1, 1, "zeros")
+    q = _params.conv_params(2, (x.shape, x.dtype), (w.shape, w.dtype), None, 1, 1, 1, 1, "zeros")
+    assert p is not q and p == q and hash(p) == hash(q)
+    assert p.__dict__["_hash"] == hash(p)
+    r = pickle.loads(pickle.dumps(p))
+    assert "_hash" not in r.__dict__ and r == p and hash(r) == hash(p)
+    other = _params.conv_params(2, (x.shape, x.dtype), (w.shape, w.dtype), None, 1, 0, 1, 1,
+                                "zeros")
+    assert other != p and {p: 1}.get(other) is None
+
+
+def test_num_threads_follows_numba():
+    import threading
+
+    import numba
+
+    from fastconv._cpu._common import num_threads
+
+    saved = numba.get_num_threads()
+    try:
+        for n in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+            numba.set_num_threads(n)
+            assert num_threads() == numba.get_num_threads() == n
+        numba.set_num_threads(1)
+        seen = []
+        t = threading.Thread(target=lambda: seen.append((num_threads(), numba.get_num_threads())))
+        t.start()
+        t.join()
+        assert seen[0][0] == seen[0][1]  # thread-local, as Numba's own
+    finally:
+        numba.set_num_threads(saved)

@@ -31,13 +31,12 @@ faster micro-kernels slot in without touching the public API.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from .._tables import pad_index_map
 from . import conv_simd
-from ._common import NJIT_OPTS, split_blocks
+from ._common import NJIT_OPTS, num_threads, split_blocks
 
 
 # Vectorisation rule for every hot loop below: index only contiguous 1-D slices
@@ -686,7 +685,7 @@ def conv(p, x, w, b, out):
         return out
     x5 = xc.reshape((n, p.in_channels) + _to5(p.in_spatial, nd))
     o5 = out.reshape((n, p.out_channels) + _to5(p.out_spatial, nd))
-    threads = numba.get_num_threads()
+    threads = num_threads()
     if p.pointwise:
         P = int(np.prod(p.in_spatial))
         kb = min(8, p.out_channels)
@@ -732,7 +731,7 @@ def depthwise(p, xc, wc, bc, out):
     _, maph, mapw = _maps(p)
     sh, sw = p.stride
     dh, dw = p.dilation
-    threads = numba.get_num_threads()
+    threads = num_threads()
     OH = p.out_spatial[0]
     OW = p.out_spatial[-1]
     rb = split_blocks(OH, -(-4 * threads // (n * p.in_channels)))
@@ -766,7 +765,7 @@ def separable(params, x, dw, pw, b, out):
     sh, sw = dwp.stride
     dh, dw_ = dwp.dilation
     OH, OW = dwp.out_spatial
-    threads = numba.get_num_threads()
+    threads = num_threads()
     # rows per task: >= 4 tasks per thread when possible, and a mid tile of <= ~256 KiB
     rb = split_blocks(OH, -(-4 * threads // n))
     rb = max(1, min(rb, (256 * 1024 // dtype.itemsize) // max(1, dwp.out_channels * OW)))

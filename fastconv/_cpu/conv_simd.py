@@ -49,12 +49,11 @@ from __future__ import annotations
 import functools
 import threading
 
-import numba
 import numpy as np
 from numba import njit
 
 from .._tables import pad_index_map
-from ._common import NJIT_OPTS
+from ._common import NJIT_OPTS, num_threads
 from ._simd import lanes, vgather, vstore, vstore_masked
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -306,14 +305,19 @@ def _setup(p, threads, direct_ok, shared_pad, pack_min):
     return kb, nv, nkg, rb, geo, direct, elems, pitch, pack, shapes
 
 
+_DRIVERS = None  # the generated drivers, imported on the first call
+
+
 def conv(p, x, w, b, out):
     """conv{nd}d into ``out`` (C-contiguous, ``p.out_shape``, ``p.dtype``); returns ``out``."""
-    from ._conv_simd_gen import DRIVERS
-
+    global _DRIVERS
+    if _DRIVERS is None:
+        # an import statement per call costs ~5 us with cold caches (after a large kernel)
+        from ._conv_simd_gen import DRIVERS as _DRIVERS
     if out.size == 0:
         return out
     dtype = p.dtype
-    threads = numba.get_num_threads()
+    threads = num_threads()
     kb, nv, nkg, rb, geo, direct, elems, pitch, pack, (xs5, os5, ws5) = _setup(
         p, threads, _DIRECT, _SHARED_PAD, _PACK_MIN)
     xc = np.ascontiguousarray(x, dtype=dtype)
@@ -328,6 +332,6 @@ def conv(p, x, w, b, out):
         w5, b1 = w5.copy(), b1.copy()
     wp, bp = pack_wb(w5, b1, p.groups, kb)
     scratch = _scratch(dtype, threads, elems if _REUSE else 16)
-    DRIVERS[(kb, nv)](xc.reshape(xs5), wp, bp, out.reshape(os5), *geo, p.groups, nkg, rb,
+    _DRIVERS[(kb, nv)](xc.reshape(xs5), wp, bp, out.reshape(os5), *geo, p.groups, nkg, rb,
                       direct, pitch, pack, scratch)
     return out

@@ -47,7 +47,7 @@ from numba import njit, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic, models, register_model
 
-from ._common import NJIT_OPTS, split_blocks
+from ._common import NJIT_OPTS, num_threads, split_blocks
 from ._simd import lanes, vgather, vstore_masked
 
 KB = 6  # output channels per micro-tile (register block)
@@ -815,7 +815,7 @@ def conv_transpose(p, x, w, b, out):
     xw = -(-qw_max // V) * V + int(offw.max() - offw.min())
     mtd = tables[0][1].shape[1]
     # q-row blocks: bound the per-task scratch (~1 MiB) and make enough tasks
-    threads = numba.get_num_threads()
+    threads = num_threads()
     # every extra task sharing the same rows re-fills its scratch slab: one task
     # on one thread, a few per thread otherwise (load balance on a shared machine)
     want = 1 if threads == 1 else TASKS_PER_THREAD * threads

@@ -29,11 +29,10 @@ Kernels
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
-from ._common import NJIT_OPTS, split_blocks
+from ._common import NJIT_OPTS, num_threads, split_blocks
 from .._tables import tables  # plain-NumPy tables, shared with _cuda
 
 
@@ -346,7 +345,7 @@ def interpolate(p, x, out):
     xv = xc.reshape((planes,) + ins)
     ov = out.reshape((planes,) + outs)
     (idd, wd), (idh, wh), (idw, ww) = tables(p)
-    threads = numba.get_num_threads()
+    threads = num_threads()
     rb = split_blocks(outs[1], -(-4 * threads // (planes * outs[0])))
     # the row cache spans the input rows of a block: keep it O(128 rows) when downsampling
     rb = max(1, min(rb, 128, (128 * outs[1]) // max(ins[1], 1)))

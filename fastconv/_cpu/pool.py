@@ -37,11 +37,10 @@ pooling propagates it arithmetically.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
-from ._common import NJIT_OPTS, split_blocks
+from ._common import NJIT_OPTS, num_threads, split_blocks
 from .._tables import _avg_divisors, _adaptive_tables  # noqa: F401  (plain-NumPy tables shared with _cuda)
 
 
@@ -461,7 +460,7 @@ def _planes(p, x):
 
 
 def _row_block(planes_times_depth, rows):
-    threads = numba.get_num_threads()
+    threads = num_threads()
     rb = split_blocks(rows, -(-4 * threads // max(1, planes_times_depth)))
     return max(1, min(rb, 64))
 

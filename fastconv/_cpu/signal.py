@@ -50,11 +50,10 @@ accumulation), bool as ``!= 0``.  Kernel choice happens in :func:`_direct`.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
-from ._common import NJIT_OPTS, split_blocks
+from ._common import NJIT_OPTS, num_threads, split_blocks
 from ._simd import lanes, vadd, vfma, vload, vmul, vsplat, vstore
 from .._tables import _ext_map  # noqa: F401  (plain-NumPy tables shared with _cuda)
 
@@ -864,7 +863,7 @@ def _offsets(p):
 
 
 def _rows_block(total_rows, outer, cap=64):
-    threads = numba.get_num_threads()
+    threads = num_threads()
     rb = split_blocks(total_rows, -(-4 * threads // max(1, outer)))
     return max(1, min(rb, cap))
 
@@ -874,7 +873,7 @@ def _zero_corr(x, k, res, offs):
     nd = x.ndim
     if nd == 1:
         L = res.shape[0]
-        threads = numba.get_num_threads()
+        threads = num_threads()
         blk = split_blocks(L, 4 * threads)
         blk = min(max(blk, 256), 16384)
         _corr1d(x, k, res, offs[0], blk)
@@ -968,7 +967,7 @@ def _fft(p, x, k, res):
     cplx = res.dtype.kind == "c"
     fshape = [sfft.next_fast_len(n, not cplx) for n in full]
     axes = list(range(nd))
-    workers = numba.get_num_threads()
+    workers = num_threads()
     if cplx:
         sp = sfft.fftn(x, fshape, axes=axes, workers=workers)
         sp *= sfft.fftn(h, fshape, axes=axes, workers=workers)
