@@ -19,25 +19,25 @@ def _meta(a):
 _conv_transpose_params = _params.memoised(_params.conv_transpose_params)
 
 
-_plans = _dispatch.HostPlans("conv_transpose", "conv_transpose")
+_plans = _dispatch.HostPlans()
 
 
 def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups, dilation,
                     output_size, out):
     key = _plans.key(nd, (x, weight, bias),
                      (stride, padding, output_padding, groups, dilation, output_size))
-    p = _plans.cache.get(key)
-    if p is not None:
-        return _plans.run(p, (x, weight, bias), out)
-    backend, ops = _dispatch.operands(input=x, weight=weight, bias=bias)
-    x, weight, bias = ops["input"], ops["weight"], ops["bias"]
-    p = _conv_transpose_params(
-        nd, _meta(x), _meta(weight), _meta(bias), stride, padding, output_padding, groups,
-        dilation, output_size,
-    )
+    p = _plans.get(key)
+    backend = _dispatch.CPU
+    if p is None:
+        backend, ops = _dispatch.operands(input=x, weight=weight, bias=bias)
+        x, weight, bias = ops["input"], ops["weight"], ops["bias"]
+        p = _conv_transpose_params(
+            nd, _meta(x), _meta(weight), _meta(bias), stride, padding, output_padding, groups,
+            dilation, output_size,
+        )
+        _plans.remember(key, p, backend)
     arrays = (x, weight, bias)
     if backend == _dispatch.CPU:
-        _plans.remember(key, p)
         target, out = _dispatch.check_out(out, p.out_shape, p.dtype, arrays)
         _dispatch.run(backend, "conv_transpose", "conv_transpose", p, arrays, target)
         return _dispatch.finish(target, out)

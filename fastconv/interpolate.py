@@ -6,6 +6,8 @@ from . import _dispatch, _params
 
 __all__ = ["interpolate"]
 
+_plans = _dispatch.HostPlans()
+
 
 def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, *, out=None):
@@ -76,10 +78,16 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
            [2. , 2.5, 3. ],
            [3. , 3.5, 4. ]])
     """
-    backend, ops = _dispatch.operands(input=x)
-    x = ops["input"]
-    p = _params.interp_params(_params.array_meta(x), size, scale_factor, mode, align_corners,
-                              recompute_scale_factor)
+    key = _plans.key("interpolate", (x,), (size, scale_factor, mode, align_corners,
+                                           recompute_scale_factor))
+    p = _plans.get(key)
+    backend = _dispatch.CPU
+    if p is None:
+        backend, ops = _dispatch.operands(input=x)
+        x = ops["input"]
+        p = _params.interp_params(_params.array_meta(x), size, scale_factor, mode, align_corners,
+                                  recompute_scale_factor)
+        _plans.remember(key, p, backend)
     if backend == _dispatch.CPU:
         target, out = _dispatch.check_out(out, p.out_shape, p.dtype, (x,))
         _dispatch.run(backend, "interpolate", "interpolate", p, (x,), target)

@@ -47,20 +47,36 @@ def _run(backend, func, p, x, out, with_indices):
     return _dispatch.finish(vt, vout), _dispatch.finish(it, iout)
 
 
+_plans = _dispatch.HostPlans()
+
+
 def _max(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, out):
-    backend, ops = _dispatch.operands(input=x)
-    x = ops["input"]
-    p = _params.pool_params("max", nd, _params.array_meta(x), kernel_size, stride, padding,
-                            dilation, ceil_mode, return_indices=return_indices)
+    key = _plans.key(("max", nd), (x,), (kernel_size, stride, padding, dilation,
+                                         ceil_mode, return_indices))
+    p = _plans.get(key)
+    backend = _dispatch.CPU
+    if p is None:
+        backend, ops = _dispatch.operands(input=x)
+        x = ops["input"]
+        p = _params.pool_params("max", nd, _params.array_meta(x), kernel_size, stride, padding,
+                                dilation, ceil_mode, return_indices=return_indices)
+        _plans.remember(key, p, backend)
     return _run(backend, "max_pool", p, x, out, p.return_indices)
+
 
 
 def _avg(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
          out):
-    backend, ops = _dispatch.operands(input=x)
-    x = ops["input"]
-    p = _params.pool_params("avg", nd, _params.array_meta(x), kernel_size, stride, padding, 1,
-                            ceil_mode, count_include_pad, divisor_override)
+    key = _plans.key(("avg", nd), (x,), (kernel_size, stride, padding, ceil_mode,
+                                         count_include_pad, divisor_override))
+    p = _plans.get(key)
+    backend = _dispatch.CPU
+    if p is None:
+        backend, ops = _dispatch.operands(input=x)
+        x = ops["input"]
+        p = _params.pool_params("avg", nd, _params.array_meta(x), kernel_size, stride, padding,
+                                1, ceil_mode, count_include_pad, divisor_override)
+        _plans.remember(key, p, backend)
     return _run(backend, "avg_pool", p, x, out, False)
 
 
@@ -248,9 +264,14 @@ def adaptive_avg_pool2d(x, output_size, *, out=None):
     array([[ 6.,  8.],
            [16., 18.]])
     """
-    backend, ops = _dispatch.operands(input=x)
-    x = ops["input"]
-    p = _params.adaptive_pool_params("avg", 2, _params.array_meta(x), output_size)
+    key = _plans.key("adaptive_avg", (x,), (output_size,))
+    p = _plans.get(key)
+    backend = _dispatch.CPU
+    if p is None:
+        backend, ops = _dispatch.operands(input=x)
+        x = ops["input"]
+        p = _params.adaptive_pool_params("avg", 2, _params.array_meta(x), output_size)
+        _plans.remember(key, p, backend)
     return _run(backend, "adaptive_avg_pool", p, x, out, False)
 
 
@@ -285,7 +306,13 @@ def adaptive_max_pool2d(x, output_size, return_indices=False, *, out=None):
            [22., 24.]]), array([[12, 14],
            [22, 24]]))
     """
-    backend, ops = _dispatch.operands(input=x)
-    x = ops["input"]
-    p = _params.adaptive_pool_params("max", 2, _params.array_meta(x), output_size, return_indices)
+    key = _plans.key("adaptive_max", (x,), (output_size, return_indices))
+    p = _plans.get(key)
+    backend = _dispatch.CPU
+    if p is None:
+        backend, ops = _dispatch.operands(input=x)
+        x = ops["input"]
+        p = _params.adaptive_pool_params("max", 2, _params.array_meta(x), output_size,
+                                         return_indices)
+        _plans.remember(key, p, backend)
     return _run(backend, "adaptive_max_pool", p, x, out, p.return_indices)

@@ -99,7 +99,10 @@ def test_host_plan_not_served_for_non_plain_arguments(bad):
 
     x, w = _xw()
     fastconv.conv2d(x, w, stride=1)
-    assert conv_mod._plans.key(2, (x, w, None), (bad, 0, 1, 1, "zeros")) is None
+    good = conv_mod._plans.key(2, (x, w, None), (1, 0, 1, 1, "zeros"))
+    assert good in conv_mod._plans.cache
+    k = conv_mod._plans.key(2, (x, w, None), (bad, 0, 1, 1, "zeros"))
+    assert k is None or k != good
     if isinstance(bad, (bool, float)):
         with pytest.raises(TypeError, match="stride"):
             fastconv.conv2d(x, w, stride=bad)
@@ -156,13 +159,71 @@ def test_host_plan_conv_transpose():
         fastconv.conv_transpose2d(x, w, stride=2.0, padding=1)
 
 
-def test_host_plan_cache_is_bounded():
-    plans = _dispatch.HostPlans("conv", "conv", maxsize=3)
+def test_host_plan_cache_is_bounded_and_cpu_only():
+    plans = _dispatch.HostPlans(maxsize=3)
     for i in range(7):
-        plans.remember(("k", i), i)
+        plans.remember(("k", i), i, _dispatch.CPU)
         assert len(plans.cache) <= 3
-    plans.remember(None, 1)
-    assert None not in plans.cache
+    plans.remember(None, 1, _dispatch.CPU)
+    plans.remember(("gpu",), 1, _dispatch.CUDA)
+    assert None not in plans.cache and ("gpu",) not in plans.cache
+    assert plans.get(None) is None
+
+
+def test_host_plan_keys_keep_bools_and_floats_apart_from_ints():
+    plans = _dispatch.HostPlans()
+    x = np.ones((2, 3), np.float32)
+    k_int = plans.key("t", (x,), (1, 2, (1, 2), "s", None))
+    assert k_int == ("t", (2, 3), np.dtype(np.float32), 1, 2, (1, 2), "s", None)
+    for other in [(True, 2, (1, 2), "s", None), (1.0, 2, (1, 2), "s", None)]:
+        k = plans.key("t", (x,), other)
+        assert k is not None and k != k_int and hash(k) is not None
+    assert plans.key("t", (x,), (True,)) != plans.key("t", (x,), (False,))
+    assert plans.key("t", (x,), (2.0,)) == plans.key("t", (x,), (2.0,))
+    for bad in [np.int64(1), [1, 2], (1, True), (1, 2.0), np.float32(2)]:
+        assert plans.key("t", (x,), (bad,)) is None
+    assert plans.key("t", (x.tolist(),), ()) is None
+    assert plans.key("t", (np.asarray(x).view(np.matrix),), ()) is None  # subclasses
+
+
+def test_host_plans_pool_interpolate_depthwise_separable():
+    """Each family's short path gives the full path's result and keeps its errors."""
+    import importlib
+
+    from fastconv import conv as conv_mod, pool as pool_mod
+
+    interp_mod = importlib.import_module("fastconv.interpolate")  # the name is the function
+
+    r = np.random.default_rng(2)
+    x = r.standard_normal((2, 4, 10, 10)).astype(np.float32)
+    dw = r.standard_normal((4, 1, 3, 3)).astype(np.float32)
+    pw = r.standard_normal((6, 4, 1, 1)).astype(np.float32)
+    calls = [
+        (pool_mod, lambda: fastconv.max_pool2d(x, 3, 2, 1, return_indices=True)),
+        (pool_mod, lambda: fastconv.max_pool2d(x, 2, ceil_mode=True)),
+        (pool_mod, lambda: fastconv.avg_pool2d(x, 3, 2, 1, count_include_pad=False)),
+        (pool_mod, lambda: fastconv.adaptive_avg_pool2d(x, 3)),
+        (pool_mod, lambda: fastconv.adaptive_max_pool2d(x, (3, 4), return_indices=True)),
+        (interp_mod, lambda: fastconv.interpolate(x, scale_factor=2.0, mode="bilinear")),
+        (interp_mod, lambda: fastconv.interpolate(x, size=(7, 13), mode="nearest")),
+        (conv_mod, lambda: fastconv.depthwise_conv2d(x, dw, padding=1)),
+        (conv_mod, lambda: fastconv.separable_conv2d(x, dw, pw, padding=1)),
+    ]
+    for mod, call in calls:
+        mod._plans.cache.clear()
+        first = call()
+        assert mod._plans.cache, call  # remembered
+        again = call()
+        for a, b in zip(first if isinstance(first, tuple) else (first,),
+                        again if isinstance(again, tuple) else (again,)):
+            np.testing.assert_array_equal(a, b)
+    # errors still raised after a cached call with similar arguments
+    with pytest.raises(TypeError):
+        fastconv.max_pool2d(x, 3, 2, 1, return_indices=1)
+    with pytest.raises(TypeError):
+        fastconv.max_pool2d(x, 3.0, 2, 1, return_indices=True)
+    with pytest.raises(ValueError):
+        fastconv.adaptive_avg_pool2d(x, -1)
 
 
 def test_params_hash_is_cached_and_not_pickled():
