@@ -41,3 +41,20 @@ def assert_close(actual, ref, dtype, terms=1, scale=None):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _parallel_split_on_small_shapes():
+    """Keep small test shapes on the parallel split that large calls take.
+
+    With more than one thread, ``conv_simd`` runs calls too small to pay for
+    waking the workers on one thread (``_SERIAL_SMALL``); nearly every test shape
+    is that small, so the tests switch the choice off to keep exercising the
+    multi-task split.  The serial choice has its own tests (test_conv_simd.py).
+    """
+    from fastconv._cpu import conv_simd
+
+    saved = conv_simd._SERIAL_SMALL
+    conv_simd._SERIAL_SMALL = False
+    yield
+    conv_simd._SERIAL_SMALL = saved

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 from conftest import assert_close
@@ -354,3 +355,66 @@ def test_without_avx512_same_results(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        timeout=600)
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-2000:]
+
+
+def test_serial_choice_model(monkeypatch):
+    from fastconv._cpu import _common
+
+    monkeypatch.setattr(_common, "_WAKE", {2: 70e-6, 3: 2e-6})
+    assert _common.serial_is_faster(50e-6, 2)  # saves 25 us, waking costs 70
+    assert not _common.serial_is_faster(1e-3, 2)  # saves 500 us
+    assert not _common.serial_is_faster(50e-6, 3)  # spinning workers: 2 us
+    assert not _common.serial_is_faster(1e-9, 1)
+    # the wake cost is measured only when it could matter
+    monkeypatch.setattr(_common, "wake_cost", lambda t: pytest.fail("measured"))
+    assert not _common.serial_is_faster(1.0, 2)
+
+
+def test_wake_cost_is_measured_once():
+    from fastconv._cpu import _common
+
+    t = _common.num_threads()
+    _common._WAKE.pop(t, None)
+    w = _common.wake_cost(t)
+    assert 0 < w < 0.1 and _common._WAKE[t] == w and _common.wake_cost(t) == w
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
+def test_small_call_runs_on_one_thread_and_restores_the_count(monkeypatch):
+    from fastconv._cpu import _common
+
+    r = np.random.default_rng(3)
+    x = r.standard_normal((1, 8, 9, 11)).astype(np.float32)
+    w = r.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    p = _params_for(x, w, None, 1, 1, 1, 1, "zeros")
+    ref = np.empty(p.out_shape, np.float32)
+    saved = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        conv_simd.conv(p, x, w, None, ref)  # parallel split (the tests' default)
+        monkeypatch.setattr(conv_simd, "_SERIAL_SMALL", True)
+        monkeypatch.setattr(conv_simd, "serial_is_faster", lambda s, t: True)
+        seen = []
+        real = conv_simd._run
+
+        def spy(*a):
+            seen.append((a[-1], _common.num_threads()))
+            return real(*a)
+
+        monkeypatch.setattr(conv_simd, "_run", spy)
+        out = np.full(p.out_shape, np.nan, np.float32)
+        conv_simd.conv(p, x, w, None, out)
+        assert seen == [(1, 1)]  # planned and run for one thread
+        np.testing.assert_array_equal(out, ref)
+        assert numba.get_num_threads() == 2  # restored
+        monkeypatch.setattr(conv_simd, "_run", lambda *a: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            conv_simd.conv(p, x, w, None, out)
+        assert numba.get_num_threads() == 2  # restored after an error too
+        monkeypatch.setattr(conv_simd, "serial_is_faster", lambda s, t: False)
+        seen.clear()
+        monkeypatch.setattr(conv_simd, "_run", spy)
+        conv_simd.conv(p, x, w, None, out)
+        assert seen == [(2, 2)]
+    finally:
+        numba.set_num_threads(saved)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
+from numba import njit, prange
 from numba.np.ufunc import parallel as _parallel
 
 
@@ -34,3 +38,59 @@ def num_threads():
             if n > 0:
                 return n
     return _parallel.get_num_threads()
+
+
+def set_num_threads(n):
+    """``numba.set_num_threads(n)`` without the lock round trip once threads are up
+    (see :func:`num_threads`); ``n`` must be in ``1..NUMBA_NUM_THREADS``."""
+    if getattr(_parallel, "_is_initialized", False):
+        setter = getattr(_parallel, "_set_num_threads", None)
+        if setter is not None:
+            setter(n)
+            return
+    _parallel.set_num_threads(n)
+
+
+@njit(parallel=True, cache=True)
+def _empty_region(a):
+    for i in prange(a.size):
+        a[i] += 1.0
+
+
+_WAKE = {}
+
+
+def wake_cost(threads):
+    """Seconds one parallel region costs on ``threads`` threads with nothing to do.
+
+    Measured once per process and thread count (median of 7 regions).  It is
+    the price of waking the threading layer's workers: ~2 us with libgomp's
+    default spinning workers, ~70 us on this 2-vCPU VM under
+    ``OMP_WAIT_POLICY=PASSIVE`` (they sleep after every region; the bench sets
+    it so that one library's idle workers do not spin against another's), and
+    ~130 us with the workqueue layer.
+    """
+    w = _WAKE.get(threads)
+    if w is None:
+        a = np.zeros(max(threads, 1))
+        _empty_region(a)  # compiled or loaded from the cache: not timed
+        ts = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            _empty_region(a)
+            ts.append(time.perf_counter() - t0)
+        w = _WAKE[threads] = sorted(ts)[3]
+    return w
+
+
+def serial_is_faster(seconds, threads, bound=200e-6):
+    """True when a parallel call estimated at ``seconds`` on one thread should run on one.
+
+    Splitting saves about ``seconds * (1 - 1/threads)``; waking the workers
+    costs :func:`wake_cost`.  The wake cost is only measured for calls that
+    could save less than ``bound`` (never for large ones).
+    """
+    if threads <= 1:
+        return False
+    saved = seconds * (1.0 - 1.0 / threads)
+    return saved < bound and saved < wake_cost(threads)

@@ -53,7 +53,7 @@ import numpy as np
 from numba import njit
 
 from .._tables import pad_index_map
-from ._common import NJIT_OPTS, num_threads
+from ._common import NJIT_OPTS, num_threads, serial_is_faster, set_num_threads
 from ._simd import lanes, vgather, vstore, vstore_masked
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -65,6 +65,8 @@ _REUSE = True  # reuse the per-thread scratch between calls
 _SHARED_PAD = True  # stride-1 zero-padded rows share their pads (see _pitch)
 _PACK_MIN = 16  # 1x1 convs with at least this many input channels per group pack tiles
 _NV8 = 3  # vectors per tile row for 8-channel tiles (only 3 is generated)
+_SERIAL_SMALL = True  # small calls may run on one thread (the tests switch it off to
+#                       exercise the parallel split on small shapes)
 
 
 def _to5(t, nd, fill=1):
@@ -308,16 +310,39 @@ def _setup(p, threads, direct_ok, shared_pad, pack_min):
 _DRIVERS = None  # the generated drivers, imported on the first call
 
 
+@functools.lru_cache(maxsize=256)
+def _seconds(p):
+    """Rough one-thread time of the call (~140 / 70 GFLOP/s fp32 / fp64, the measured
+    large-call rates), for the serial-or-parallel choice."""
+    return p.flops / (140e9 if np.dtype(p.dtype) == np.float32 else 70e9)
+
+
 def conv(p, x, w, b, out):
-    """conv{nd}d into ``out`` (C-contiguous, ``p.out_shape``, ``p.dtype``); returns ``out``."""
+    """conv{nd}d into ``out`` (C-contiguous, ``p.out_shape``, ``p.dtype``); returns ``out``.
+
+    Small calls run on one thread when waking the other workers would cost more
+    than splitting saves (:func:`fastconv._cpu._common.serial_is_faster`): under
+    ``OMP_WAIT_POLICY=PASSIVE`` a libgomp wake-up costs ~70 us here, more than
+    the whole grouped g=32 (1,128,28,28) call gains from a second core.
+    """
     global _DRIVERS
     if _DRIVERS is None:
         # an import statement per call costs ~5 us with cold caches (after a large kernel)
         from ._conv_simd_gen import DRIVERS as _DRIVERS
     if out.size == 0:
         return out
-    dtype = p.dtype
     threads = num_threads()
+    if threads > 1 and _SERIAL_SMALL and serial_is_faster(_seconds(p), threads):
+        set_num_threads(1)
+        try:
+            return _run(p, x, w, b, out, 1)
+        finally:
+            set_num_threads(threads)
+    return _run(p, x, w, b, out, threads)
+
+
+def _run(p, x, w, b, out, threads):
+    dtype = p.dtype
     kb, nv, nkg, rb, geo, direct, elems, pitch, pack, (xs5, os5, ws5) = _setup(
         p, threads, _DIRECT, _SHARED_PAD, _PACK_MIN)
     xc = np.ascontiguousarray(x, dtype=dtype)
@@ -333,5 +358,5 @@ def conv(p, x, w, b, out):
     wp, bp = pack_wb(w5, b1, p.groups, kb)
     scratch = _scratch(dtype, threads, elems if _REUSE else 16)
     _DRIVERS[(kb, nv)](xc.reshape(xs5), wp, bp, out.reshape(os5), *geo, p.groups, nkg, rb,
-                      direct, pitch, pack, scratch)
+                       direct, pitch, pack, scratch)
     return out
