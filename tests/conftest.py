@@ -47,14 +47,17 @@ def rng():
 def _parallel_split_on_small_shapes():
     """Keep small test shapes on the parallel split that large calls take.
 
-    With more than one thread, ``conv_simd`` runs calls too small to pay for
+    With more than one thread, ``conv_simd`` and ``conv_transpose`` run calls too small to pay for
     waking the workers on one thread (``_SERIAL_SMALL``); nearly every test shape
     is that small, so the tests switch the choice off to keep exercising the
     multi-task split.  The serial choice has its own tests (test_conv_simd.py).
     """
-    from fastconv._cpu import conv_simd
+    from fastconv._cpu import conv_simd, conv_transpose
 
-    saved = conv_simd._SERIAL_SMALL
-    conv_simd._SERIAL_SMALL = False
+    mods = (conv_simd, conv_transpose)
+    saved = [m._SERIAL_SMALL for m in mods]
+    for m in mods:
+        m._SERIAL_SMALL = False
     yield
-    conv_simd._SERIAL_SMALL = saved
+    for m, v in zip(mods, saved):
+        m._SERIAL_SMALL = v

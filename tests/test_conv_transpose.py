@@ -524,3 +524,29 @@ def test_output_size_matches_torch_module():
         y = fastconv.conv_transpose2d(x, w, stride=(2, 3), padding=1, output_size=size)
         assert y.shape == t.shape
         np.testing.assert_allclose(y, t, rtol=0, atol=1e-4)
+
+
+def test_small_call_may_run_on_one_thread(monkeypatch):
+    """The serial choice (see conv_simd) gives the parallel result and restores the count."""
+    import numba
+
+    from fastconv._cpu import _common, conv_transpose as ct
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 Numba threads")
+    r = np.random.default_rng(4)
+    x = r.standard_normal((1, 8, 6, 7)).astype(np.float32)
+    w = r.standard_normal((8, 12, 4, 4)).astype(np.float32)
+    saved = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        ref = fastconv.conv_transpose2d(x, w, stride=2, padding=1)
+        monkeypatch.setattr(ct, "_SERIAL_SMALL", True)
+        monkeypatch.setattr(ct, "serial_is_faster", lambda s, t: True)
+        seen = []
+        real = ct._run
+        monkeypatch.setattr(ct, "_run", lambda *a: seen.append(_common.num_threads()) or real(*a))
+        np.testing.assert_array_equal(fastconv.conv_transpose2d(x, w, stride=2, padding=1), ref)
+        assert seen == [1] and numba.get_num_threads() == 2
+    finally:
+        numba.set_num_threads(saved)

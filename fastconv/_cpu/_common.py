@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -94,3 +95,14 @@ def serial_is_faster(seconds, threads, bound=200e-6):
         return False
     saved = seconds * (1.0 - 1.0 / threads)
     return saved < bound and saved < wake_cost(threads)
+
+
+@contextlib.contextmanager
+def serial():
+    """Run the body with Numba's thread count at 1 (this Python thread only), then restore it."""
+    n = num_threads()
+    set_num_threads(1)
+    try:
+        yield
+    finally:
+        set_num_threads(n)

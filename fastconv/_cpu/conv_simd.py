@@ -53,7 +53,7 @@ import numpy as np
 from numba import njit
 
 from .._tables import pad_index_map
-from ._common import NJIT_OPTS, num_threads, serial_is_faster, set_num_threads
+from ._common import NJIT_OPTS, num_threads, serial, serial_is_faster
 from ._simd import lanes, vgather, vstore, vstore_masked
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -333,11 +333,8 @@ def conv(p, x, w, b, out):
         return out
     threads = num_threads()
     if threads > 1 and _SERIAL_SMALL and serial_is_faster(_seconds(p), threads):
-        set_num_threads(1)
-        try:
+        with serial():
             return _run(p, x, w, b, out, 1)
-        finally:
-            set_num_threads(threads)
     return _run(p, x, w, b, out, threads)
 
 

@@ -47,7 +47,7 @@ from numba import njit, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic, models, register_model
 
-from ._common import NJIT_OPTS, num_threads, split_blocks
+from ._common import NJIT_OPTS, num_threads, serial, serial_is_faster, split_blocks
 from ._simd import lanes, vgather, vstore_masked
 
 KB = 6  # output channels per micro-tile (register block)
@@ -787,8 +787,28 @@ def pack_weights(p, wc, tables):
     return wp, wofs, blk, ncob
 
 
+_SERIAL_SMALL = True  # small calls may run on one thread (tests switch it off)
+
+
 def conv_transpose(p, x, w, b, out):
-    """Compute conv_transpose{nd}d into ``out`` (C-contiguous, shape ``p.out_shape``)."""
+    """Compute conv_transpose{nd}d into ``out`` (C-contiguous, shape ``p.out_shape``).
+
+    Calls too small to pay for waking the other workers run on one thread, as in
+    :func:`fastconv._cpu.conv_simd.conv` (estimated at ~125 / 62 GFLOP/s fp32 / fp64).
+    """
+    threads = num_threads()
+    if threads > 1 and _SERIAL_SMALL and out.size and serial_is_faster(_seconds(p), threads):
+        with serial():
+            return _run(p, x, w, b, out)
+    return _run(p, x, w, b, out)
+
+
+@functools.lru_cache(maxsize=256)
+def _seconds(p):
+    return p.flops / (125e9 if np.dtype(p.dtype) == np.float32 else 62e9)
+
+
+def _run(p, x, w, b, out):
     dtype = p.dtype
     nd = p.nd
     n = p.batch
