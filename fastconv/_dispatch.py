@@ -215,6 +215,26 @@ class HostPlans:
     def get(self, key):
         return None if key is None else self.cache.get(key)
 
+    def lookup(self, tag, named, args, validate):
+        """``(backend, arrays, params)`` of a call.
+
+        ``named`` maps operand names to the user's operands (in kernel order),
+        ``args`` are the other arguments (the key), ``validate(*arrays)`` builds
+        the params from the classified operands.  A repeated host call is served
+        from the cache; any other call goes through :func:`operands` and
+        ``validate``, and is remembered when it runs on the CPU.
+        """
+        arrays = tuple(named.values())
+        key = self.key(tag, arrays, args)
+        p = self.get(key)
+        if p is not None:
+            return CPU, arrays, p
+        backend, ops = operands(**named)
+        arrays = tuple(ops.values())
+        p = validate(*arrays)
+        self.remember(key, p, backend)
+        return backend, arrays, p
+
     def remember(self, key, params, backend):
         if key is None or backend != CPU:
             return

@@ -32,16 +32,11 @@ _plans = _dispatch.HostPlans()
 
 
 def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, out):
-    key = _plans.key(nd, (x, weight, bias), (stride, padding, dilation, groups, padding_mode))
-    p = _plans.get(key)
-    if p is not None:
-        return _run_conv(p, _dispatch.CPU, x, weight, bias, out)
-    backend, ops = _dispatch.operands(input=x, weight=weight, bias=bias)
-    x, weight, bias = ops["input"], ops["weight"], ops["bias"]
-    p = _conv_params(
-        nd, _meta(x), _meta(weight), _meta(bias), stride, padding, dilation, groups, padding_mode
-    )
-    _plans.remember(key, p, backend)
+    backend, (x, weight, bias), p = _plans.lookup(
+        nd, {"input": x, "weight": weight, "bias": bias},
+        (stride, padding, dilation, groups, padding_mode),
+        lambda x, w, b: _conv_params(nd, _meta(x), _meta(w), _meta(b), stride, padding,
+                                     dilation, groups, padding_mode))
     return _run_conv(p, backend, x, weight, bias, out)
 
 
@@ -184,14 +179,10 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *, o
            [6., 9., 9., 6.],
            [4., 6., 6., 4.]], dtype=float32)
     """
-    key = _plans.key("depthwise", (x, weight, bias), (stride, padding, dilation))
-    p = _plans.get(key)
-    if p is not None:
-        return _run_conv(p, _dispatch.CPU, x, weight, bias, out)
-    backend, ops = _dispatch.operands(input=x, weight=weight, bias=bias)
-    x, weight, bias = ops["input"], ops["weight"], ops["bias"]
-    p = _params.depthwise_params(_meta(x), _meta(weight), _meta(bias), stride, padding, dilation)
-    _plans.remember(key, p, backend)
+    backend, (x, weight, bias), p = _plans.lookup(
+        "depthwise", {"input": x, "weight": weight, "bias": bias}, (stride, padding, dilation),
+        lambda x, w, b: _params.depthwise_params(_meta(x), _meta(w), _meta(b), stride, padding,
+                                                 dilation))
     return _run_conv(p, backend, x, weight, bias, out)
 
 
@@ -235,22 +226,13 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
     >>> y.shape, float(y[0, 0, 4, 4])
     ((1, 32, 8, 8), 144.0)
     """
-    key = _plans.key("separable", (x, depthwise_weight, pointwise_weight, bias),
-                     (stride, padding, dilation))
-    ps = _plans.get(key)
-    if ps is not None:
-        backend, (x, dw, pw), (dwp, pwp) = _dispatch.CPU, (x, depthwise_weight, pointwise_weight), ps
-    else:
-        backend, ops = _dispatch.operands(
-            input=x, depthwise_weight=depthwise_weight, pointwise_weight=pointwise_weight,
-            bias=bias,
-        )
-        x, dw, pw, bias = (ops[k] for k in ("input", "depthwise_weight", "pointwise_weight",
-                                            "bias"))
-        dwp, pwp = _params.separable_params(
-            _meta(x), _meta(dw), _meta(pw), _meta(bias), stride, padding, dilation
-        )
-        _plans.remember(key, (dwp, pwp), backend)
+    backend, (x, dw, pw, bias), (dwp, pwp) = _plans.lookup(
+        "separable",
+        {"input": x, "depthwise_weight": depthwise_weight, "pointwise_weight": pointwise_weight,
+         "bias": bias},
+        (stride, padding, dilation),
+        lambda x, dw, pw, b: _params.separable_params(_meta(x), _meta(dw), _meta(pw), _meta(b),
+                                                      stride, padding, dilation))
     if backend == _dispatch.CPU:
         target, out = _dispatch.check_out(out, pwp.out_shape, pwp.dtype, (x, dw, pw, bias))
         _dispatch.run(backend, "conv", "separable", (dwp, pwp), (x, dw, pw, bias), target)

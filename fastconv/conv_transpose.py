@@ -24,19 +24,11 @@ _plans = _dispatch.HostPlans()
 
 def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups, dilation,
                     output_size, out):
-    key = _plans.key(nd, (x, weight, bias),
-                     (stride, padding, output_padding, groups, dilation, output_size))
-    p = _plans.get(key)
-    backend = _dispatch.CPU
-    if p is None:
-        backend, ops = _dispatch.operands(input=x, weight=weight, bias=bias)
-        x, weight, bias = ops["input"], ops["weight"], ops["bias"]
-        p = _conv_transpose_params(
-            nd, _meta(x), _meta(weight), _meta(bias), stride, padding, output_padding, groups,
-            dilation, output_size,
-        )
-        _plans.remember(key, p, backend)
-    arrays = (x, weight, bias)
+    backend, arrays, p = _plans.lookup(
+        nd, {"input": x, "weight": weight, "bias": bias},
+        (stride, padding, output_padding, groups, dilation, output_size),
+        lambda x, w, b: _conv_transpose_params(nd, _meta(x), _meta(w), _meta(b), stride, padding,
+                                               output_padding, groups, dilation, output_size))
     if backend == _dispatch.CPU:
         target, out = _dispatch.check_out(out, p.out_shape, p.dtype, arrays)
         _dispatch.run(backend, "conv_transpose", "conv_transpose", p, arrays, target)

@@ -78,16 +78,11 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
            [2. , 2.5, 3. ],
            [3. , 3.5, 4. ]])
     """
-    key = _plans.key("interpolate", (x,), (size, scale_factor, mode, align_corners,
-                                           recompute_scale_factor))
-    p = _plans.get(key)
-    backend = _dispatch.CPU
-    if p is None:
-        backend, ops = _dispatch.operands(input=x)
-        x = ops["input"]
-        p = _params.interp_params(_params.array_meta(x), size, scale_factor, mode, align_corners,
-                                  recompute_scale_factor)
-        _plans.remember(key, p, backend)
+    backend, (x,), p = _plans.lookup(
+        "interpolate", {"input": x}, (size, scale_factor, mode, align_corners,
+                                      recompute_scale_factor),
+        lambda x: _params.interp_params(_params.array_meta(x), size, scale_factor, mode,
+                                        align_corners, recompute_scale_factor))
     if backend == _dispatch.CPU:
         target, out = _dispatch.check_out(out, p.out_shape, p.dtype, (x,))
         _dispatch.run(backend, "interpolate", "interpolate", p, (x,), target)

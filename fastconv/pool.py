@@ -51,32 +51,23 @@ _plans = _dispatch.HostPlans()
 
 
 def _max(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, out):
-    key = _plans.key(("max", nd), (x,), (kernel_size, stride, padding, dilation,
-                                         ceil_mode, return_indices))
-    p = _plans.get(key)
-    backend = _dispatch.CPU
-    if p is None:
-        backend, ops = _dispatch.operands(input=x)
-        x = ops["input"]
-        p = _params.pool_params("max", nd, _params.array_meta(x), kernel_size, stride, padding,
-                                dilation, ceil_mode, return_indices=return_indices)
-        _plans.remember(key, p, backend)
+    backend, (x,), p = _plans.lookup(
+        ("max", nd), {"input": x},
+        (kernel_size, stride, padding, dilation, ceil_mode, return_indices),
+        lambda x: _params.pool_params("max", nd, _params.array_meta(x), kernel_size, stride,
+                                      padding, dilation, ceil_mode,
+                                      return_indices=return_indices))
     return _run(backend, "max_pool", p, x, out, p.return_indices)
-
 
 
 def _avg(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
          out):
-    key = _plans.key(("avg", nd), (x,), (kernel_size, stride, padding, ceil_mode,
-                                         count_include_pad, divisor_override))
-    p = _plans.get(key)
-    backend = _dispatch.CPU
-    if p is None:
-        backend, ops = _dispatch.operands(input=x)
-        x = ops["input"]
-        p = _params.pool_params("avg", nd, _params.array_meta(x), kernel_size, stride, padding,
-                                1, ceil_mode, count_include_pad, divisor_override)
-        _plans.remember(key, p, backend)
+    backend, (x,), p = _plans.lookup(
+        ("avg", nd), {"input": x},
+        (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override),
+        lambda x: _params.pool_params("avg", nd, _params.array_meta(x), kernel_size, stride,
+                                      padding, 1, ceil_mode, count_include_pad,
+                                      divisor_override))
     return _run(backend, "avg_pool", p, x, out, False)
 
 
@@ -264,14 +255,9 @@ def adaptive_avg_pool2d(x, output_size, *, out=None):
     array([[ 6.,  8.],
            [16., 18.]])
     """
-    key = _plans.key("adaptive_avg", (x,), (output_size,))
-    p = _plans.get(key)
-    backend = _dispatch.CPU
-    if p is None:
-        backend, ops = _dispatch.operands(input=x)
-        x = ops["input"]
-        p = _params.adaptive_pool_params("avg", 2, _params.array_meta(x), output_size)
-        _plans.remember(key, p, backend)
+    backend, (x,), p = _plans.lookup(
+        "adaptive_avg", {"input": x}, (output_size,),
+        lambda x: _params.adaptive_pool_params("avg", 2, _params.array_meta(x), output_size))
     return _run(backend, "adaptive_avg_pool", p, x, out, False)
 
 
@@ -306,13 +292,8 @@ def adaptive_max_pool2d(x, output_size, return_indices=False, *, out=None):
            [22., 24.]]), array([[12, 14],
            [22, 24]]))
     """
-    key = _plans.key("adaptive_max", (x,), (output_size, return_indices))
-    p = _plans.get(key)
-    backend = _dispatch.CPU
-    if p is None:
-        backend, ops = _dispatch.operands(input=x)
-        x = ops["input"]
-        p = _params.adaptive_pool_params("max", 2, _params.array_meta(x), output_size,
-                                         return_indices)
-        _plans.remember(key, p, backend)
+    backend, (x,), p = _plans.lookup(
+        "adaptive_max", {"input": x}, (output_size, return_indices),
+        lambda x: _params.adaptive_pool_params("max", 2, _params.array_meta(x), output_size,
+                                               return_indices))
     return _run(backend, "adaptive_max_pool", p, x, out, p.return_indices)
