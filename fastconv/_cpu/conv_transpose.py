@@ -808,24 +808,27 @@ def _seconds(p):
     return p.flops / (125e9 if np.dtype(p.dtype) == np.float32 else 62e9)
 
 
-def _run(p, x, w, b, out):
-    dtype = p.dtype
+@functools.lru_cache(maxsize=256)
+def _plan(p, threads):
+    """Everything about a call that depends only on its params and the thread count.
+
+    Cached: recomputing it (phase tables, the task split, the packed-weight
+    offsets, a Python loop over the kernel taps) cost tens of us per call with
+    the interpreter's caches cold after a large kernel.  The arrays in it are
+    shared between calls and only ever read.
+    """
+    dtype = np.dtype(p.dtype)
     nd = p.nd
     n = p.batch
-    if out.size == 0:
-        return out
-    xc = np.ascontiguousarray(x, dtype=dtype)
-    wc = np.ascontiguousarray(w, dtype=dtype)
-    bc = _bias(b, p.out_channels, dtype)
     ks = _to3(p.kernel, nd)
     ss = _to3(p.stride, nd)
     ps = _to3(p.padding, nd, 0)
     ds = _to3(p.dilation, nd)
     tables = [phase_taps(ks[a], ss[a], ps[a], ds[a]) for a in range(3)]
-    x5 = xc.reshape((n, p.in_channels) + _to3(p.in_spatial, nd))
-    o5 = out.reshape((n, p.out_channels) + _to3(p.out_spatial, nd))
+    x5s = (n, p.in_channels) + _to3(p.in_spatial, nd)
+    o5s = (n, p.out_channels) + _to3(p.out_spatial, nd)
     V = 16 if dtype == np.float32 else 8
-    OD, OH, OW = o5.shape[2:]
+    OD, OH, OW = o5s[2:]
     cg = p.in_channels // p.groups
     kg = p.out_channels // p.groups
     ncob = -(-kg // KB)
@@ -834,8 +837,7 @@ def _run(p, x, w, b, out):
     offh, offw = tables[1][2], tables[2][2]
     xw = -(-qw_max // V) * V + int(offw.max() - offw.min())
     mtd = tables[0][1].shape[1]
-    # q-row blocks: bound the per-task scratch (~1 MiB) and make enough tasks
-    threads = num_threads()
+    # q-row blocks: bound the per-task scratch (~1 MiB) and make enough tasks;
     # every extra task sharing the same rows re-fills its scratch slab: one task
     # on one thread, a few per thread otherwise (load balance on a shared machine)
     want = 1 if threads == 1 else TASKS_PER_THREAD * threads
@@ -861,12 +863,25 @@ def _run(p, x, w, b, out):
     # a weight block used by a single task is packed by that task (in cache);
     # otherwise the whole weight is packed once up front
     local_pack = n * OD * nqb == 1
+    kk = math.prod(p.kernel)
+    args = (ss[0], ss[1], ss[2], tables[0][0], tables[0][2], tables[1][0], offh, tables[2][0],
+            offw, wofs, blk, ncob, p.groups, cbt, rbq, V)
+    return x5s, o5s, kk, kg, cg, dofs, blk, ncob, local_pack, args
+
+
+def _run(p, x, w, b, out):
+    if out.size == 0:
+        return out
+    dtype = p.dtype
+    x5s, o5s, kk, kg, cg, dofs, blk, ncob, local_pack, args = _plan(p, num_threads())
+    xc = np.ascontiguousarray(x, dtype=dtype)
+    wc = np.ascontiguousarray(w, dtype=dtype)
+    bc = _bias(b, p.out_channels, dtype)
+    wf = wc.reshape(-1)
     if local_pack:
         wp = np.zeros(1, dtype)
     else:
         wp = np.empty(p.groups * ncob * blk + 16, dtype)
-        _pack(wc.reshape(-1), kg, math.prod(p.kernel), wp, dofs, blk, ncob, cg, p.groups)
-    _tconv(x5, wc.reshape(-1), math.prod(p.kernel), dofs, wp, local_pack, bc, o5,
-           ss[0], ss[1], ss[2], tables[0][0], tables[0][2], tables[1][0], offh, tables[2][0],
-           offw, wofs, blk, ncob, p.groups, cbt, rbq, V)
+        _pack(wf, kg, kk, wp, dofs, blk, ncob, cg, p.groups)
+    _tconv(xc.reshape(x5s), wf, kk, dofs, wp, local_pack, bc, out.reshape(o5s), *args)
     return out
