@@ -31,6 +31,8 @@ faster micro-kernels slot in without touching the public API.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit, prange
 
@@ -623,8 +625,13 @@ def _to5(shape_sp, nd):
     return (1,) * (3 - nd) + tuple(shape_sp)
 
 
+@functools.lru_cache(maxsize=256)
 def _maps(p):
-    """Per-axis padded-index maps (5-D order D, H, W), truncated to what is read."""
+    """Per-axis padded-index maps (5-D order D, H, W), truncated to what is read.
+
+    Cached per params (three NumPy constructions per call otherwise); the maps
+    are shared between calls and only read by the kernels.
+    """
     nd = p.nd
     ins = _to5(p.in_spatial, nd)
     lo = (0,) * (3 - nd) + p.pad_lo
@@ -637,7 +644,7 @@ def _maps(p):
     for ax in range(3):
         need = (outs[ax] - 1) * ss[ax] + (ks[ax] - 1) * ds[ax] + 1
         maps.append(pad_index_map(ins[ax], lo[ax], hi[ax], p.padding_mode, need))
-    return maps
+    return tuple(maps)
 
 
 def _interior(lo, size, length):
