@@ -19,6 +19,8 @@ import sys
 
 import numpy as np
 
+from ._params import _plain
+
 CPU = "cpu"
 CUDA = "cuda"
 
@@ -181,8 +183,8 @@ class HostPlans:
     def key(self, tag, arrays, args):
         """The cache key of a call, or None when it cannot be served from the cache.
 
-        Exact ints, strings and None stand for themselves, as do tuples of exact
-        ints; a bool or a float is tagged with a private marker so that it never
+        Plain values (:func:`fastconv._params._plain`: exact ints, strings, None,
+        tuples of exact ints) stand for themselves; a bool or a float is tagged with a private marker so that it never
         equals an int (``True == 1``, ``2.0 == 2``) -- such arguments validate
         differently.  Anything else (lists, NumPy scalars, arrays) gives None.
         """
@@ -197,16 +199,11 @@ class HostPlans:
                 return None
         for v in args:
             t = type(v)
-            if t is int or t is str or v is None:
-                parts.append(v)
-            elif t is bool:
+            if t is bool:
                 parts.append(_TRUE if v else _FALSE)
             elif t is float:
                 parts.append((_FLOAT, v))
-            elif t is tuple:
-                for e in v:
-                    if type(e) is not int:
-                        return None
+            elif _plain(v):  # the memoised validators' rule
                 parts.append(v)
             else:
                 return None
