@@ -8,7 +8,7 @@ from numba import njit
 
 from fastconv._cpu import _simd
 from fastconv._cpu._simd import (
-    lanes, vadd, vbroadcast, vfma, vgather, vget, vhsum, vload, vload_lanes, vload_masked, vmul,
+    lanes, vadd, vbroadcast, vfma, vgather, vget, vhsum, vload, vload_bits, vload_lanes, vload_masked, vmul,
     vprefetch, vsplat, vstore, vstore_lanes, vstore_masked, vzeros,
 )
 
@@ -61,6 +61,11 @@ def _lanes_store(a, out, i, lo, hi):
 @njit(cache=True)
 def _lanes_load(a, i, lo, hi, out):
     vstore(out, 0, vload_lanes(a, i, lo, hi))
+
+
+@njit(cache=True)
+def _bits_load(a, i, bits, out):
+    vstore(out, 0, vload_bits(a, i, bits))
 
 
 @njit(cache=True)
@@ -194,6 +199,30 @@ def test_load_lanes_reads_only_its_lanes(dt):
     a = np.arange(1, 6, dtype=dt)  # exactly 5 elements: lanes outside would read past it
     out = np.full(L, -1, dt)
     _lanes_load(a, -2, 2, 7, out)  # lane k reads a[k - 2]: lanes 2..6 hold a[0..4]
+    exp = np.zeros(L, dt)
+    exp[2:7] = a
+    np.testing.assert_array_equal(out, exp)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("bits", [0, 1, 0b1011_0110, (1 << 16) - 1, -1, (1 << 40) | 0b100])
+def test_load_bits(dt, bits, rng):
+    """Lane k is a[i + k] when bit k is set, else 0; higher bits are ignored."""
+    L = 64 // np.dtype(dt).itemsize
+    a = rng.standard_normal(L + 5).astype(dt)
+    out = np.full(L, np.nan, dt)
+    _bits_load(a, 3, bits, out)
+    on = np.array([(bits >> k) & 1 for k in range(L)], bool)
+    np.testing.assert_array_equal(out, np.where(on, a[3:3 + L], 0))
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_load_bits_reads_only_its_lanes(dt):
+    """Off lanes are not read: lanes before and after a 5-element array stay off."""
+    L = 64 // np.dtype(dt).itemsize
+    a = np.arange(1, 6, dtype=dt)
+    out = np.full(L, -1, dt)
+    _bits_load(a, -2, 0b111_1100, out)  # lanes 2..6 hold a[0..4]
     exp = np.zeros(L, dt)
     exp[2:7] = a
     np.testing.assert_array_equal(out, exp)

@@ -24,6 +24,9 @@ the masked forms):
 ``vload_lanes(a, i, lo, hi)``  lanes ``lo <= k < hi`` from ``a[i+k]``, other lanes 0
                            (only those lanes are read: the others may lie
                            outside ``a``)
+``vload_bits(a, i, bits)``  lanes ``k`` with bit ``k`` of the integer ``bits`` set from
+                           ``a[i+k]``, other lanes 0 (and not read): a mask
+                           computed once, for loops that reuse it
 ``vgather(a, i, idx, j, lo, hi)``  lane ``k`` = ``a[i + idx[j+k]]`` for ``lo <= k < hi``
                            and ``idx[j+k] >= 0``, else 0 (``idx``: int32/int64;
                            one ``vgatherdps`` for int32 indices on AVX-512)
@@ -49,7 +52,7 @@ from numba.extending import intrinsic, models, register_model
 __all__ = [
     "VecType", "f32x16", "f64x8", "vload", "vstore", "vload_masked", "vstore_masked",
     "vbroadcast", "vsplat", "vzeros", "vfma", "vadd", "vmul", "vhsum", "vget", "lanes", "vprefetch",
-    "vstore_lanes", "vload_lanes", "vgather",
+    "vstore_lanes", "vload_lanes", "vload_bits", "vgather",
 ]
 
 VECTOR_BYTES = 64
@@ -263,6 +266,28 @@ def vload_lanes(typingctx, arr, idx, lo, hi):
         return _masked_load(context, builder, vt, ptr, mask)
 
     return vt(arr, idx, lo, hi), codegen
+
+
+def _lane_mask_bits(builder, bits, bitsty, context, count):
+    """``<count x i1>`` from the low ``count`` bits of an integer: one ``kmov``."""
+    bits = context.cast(builder, bits, bitsty, types.intp)
+    return builder.bitcast(builder.trunc(bits, ir.IntType(count)),
+                           ir.VectorType(ir.IntType(1), count))
+
+
+@intrinsic
+def vload_bits(typingctx, arr, idx, bits):
+    """Lanes ``k`` whose bit is set in ``bits`` from ``a[i + k]``, the others 0 (not read)."""
+    vt = _vec_of_array(arr)
+    if vt is None or not all(isinstance(t, types.Integer) for t in (idx, bits)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        mask = _lane_mask_bits(builder, args[2], sig.args[2], context, vt.count)
+        return _masked_load(context, builder, vt, ptr, mask)
+
+    return vt(arr, idx, bits), codegen
 
 
 @intrinsic
