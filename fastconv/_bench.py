@@ -7,8 +7,9 @@ Usage::
 
 For every workload the fastconv call and each installed peer that has the op
 (PyTorch CPU, SciPy, OpenCV, NumPy) are warmed up once (JIT compilation is
-not timed), then called *interleaved* (f, torch, scipy, f, torch, ...) in the
-same process; the table shows medians, GFLOP/s, the speed ratio
+not timed), then called *interleaved* in the same process -- rounds that call
+each once, in an order shuffled per round (seeded) so that no call always
+follows the same one; the table shows medians, GFLOP/s, the speed ratio
 ``peer time / fastconv time`` (> 1: fastconv is faster) and, for the
 compute-bound rows, the percentage of the FMA peak measured at start-up with
 a 16-accumulator ``vfma`` loop written with :mod:`fastconv._cpu._simd`.
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -389,8 +391,15 @@ def workloads():
 # --------------------------------------------------------------------------
 
 
-def _interleaved(fns, budget, min_reps, max_reps):
-    """Median seconds per callable, calls interleaved round-robin."""
+def _interleaved(fns, budget, min_reps, max_reps, seed=0):
+    """Median seconds per callable: rounds that call each once, in a shuffled order.
+
+    The order is drawn afresh for every round (seeded: the same sequence every
+    run) so that no callable always follows the same one.  With a fixed order
+    the call after a slow peer always found its data gone from the caches --
+    SciPy's 20 ms ``correlate2d`` before fastconv's 1024^2 filter cost it ~50 %
+    -- while the call after fastconv always found the operands warm.
+    """
     # one timed call each to size the repetition count
     first = []
     for f in fns:
@@ -400,8 +409,12 @@ def _interleaved(fns, budget, min_reps, max_reps):
     reps = int(budget / max(sum(first), 1e-6))
     reps = max(min_reps, min(max_reps, reps))
     times = [[] for _ in fns]
+    order = list(range(len(fns)))
+    rng = random.Random(seed)
     for _ in range(reps):
-        for i, f in enumerate(fns):
+        rng.shuffle(order)
+        for i in order:
+            f = fns[i]
             t0 = time.perf_counter()
             f()
             times[i].append(time.perf_counter() - t0)

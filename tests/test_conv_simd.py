@@ -324,6 +324,28 @@ def test_bench_cli_smoke(tmp_path, capsys):
         _bench.main(["--threads", "0"])
 
 
+def test_bench_interleaving_shuffles_the_order():
+    """Each round calls every function once; the order varies between rounds (so no
+    call always follows the same one) and is the same from run to run (seeded)."""
+    from fastconv import _bench
+
+    def run():
+        log = []
+        fns = [lambda k=k: log.append(k) for k in "abc"]
+        med, reps = _bench._interleaved(fns, budget=0.0, min_reps=12, max_reps=12)
+        return log, med, reps
+
+    log, med, reps = run()
+    assert reps == 12 and len(med) == 3 and all(m >= 0 for m in med)
+    rounds = [tuple(log[i:i + 3]) for i in range(3, len(log), 3)]  # after the sizing calls
+    assert log[:3] == list("abc") and len(rounds) == 12
+    assert all(sorted(r) == list("abc") for r in rounds)
+    assert len(set(rounds)) > 1
+    before_a = {r[r.index("a") - 1] for r in rounds if r.index("a") > 0}
+    assert before_a == {"b", "c"}  # "a" follows both of the others somewhere
+    assert run()[0] == log  # deterministic
+
+
 def test_without_avx512_same_results(tmp_path):
     """Compiled for a CPU without AVX-512 (haswell: AVX2) the 512-bit vectors are split
     by LLVM; results must be the same (first run compiles, ~30 s, then cached)."""
