@@ -8,8 +8,9 @@ Usage::
 For every workload the fastconv call and each installed peer that has the op
 (PyTorch CPU, SciPy, OpenCV, NumPy) are warmed up once (JIT compilation is
 not timed), then called *interleaved* in the same process -- rounds that call
-each once, in an order shuffled per round (seeded) so that no call always
-follows the same one; the table shows medians, GFLOP/s, the speed ratio
+each once, fastconv first and the peers rotated between rounds (f, torch, f,
+torch, ...; f, opencv, scipy, f, scipy, opencv, ...), so that each call
+follows each other one equally often; the table shows medians, GFLOP/s, the speed ratio
 ``peer time / fastconv time`` (> 1: fastconv is faster) and, for the
 compute-bound rows, the percentage of the FMA peak measured at start-up with
 a 16-accumulator ``vfma`` loop written with :mod:`fastconv._cpu._simd`.
@@ -26,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import statistics
 import sys
 import time
@@ -391,14 +391,28 @@ def workloads():
 # --------------------------------------------------------------------------
 
 
-def _interleaved(fns, budget, min_reps, max_reps, seed=0):
-    """Median seconds per callable: rounds that call each once, in a shuffled order.
+def _round_orders(n):
+    """Call orders of successive rounds: ``0`` first, the others rotated by one each round.
 
-    The order is drawn afresh for every round (seeded: the same sequence every
-    run) so that no callable always follows the same one.  With a fixed order
-    the call after a slow peer always found its data gone from the caches --
-    SciPy's 20 ms ``correlate2d`` before fastconv's 1024^2 filter cost it ~50 %
-    -- while the call after fastconv always found the operands warm.
+    No implementation ever follows itself (the last of a round is never ``0``),
+    two alternate strictly (0 1 0 1 ...), and with three every ordered pair of
+    neighbours occurs once per two rounds (0 1 2 0 2 1 ...): each call follows
+    each other one equally often.
+    """
+    rest = list(range(1, n))
+    r = 0
+    while True:
+        k = r % max(1, len(rest))
+        yield [0] + rest[k:] + rest[:k]
+        r += 1
+
+
+def _interleaved(fns, budget, min_reps, max_reps):
+    """Median seconds per callable over rounds that call each once (see _round_orders).
+
+    With a fixed order (fastconv, opencv, scipy, ...) fastconv's 1024^2 filter
+    always ran right after SciPy's 20 ms ``correlate2d`` -- its data had left
+    the caches -- and OpenCV always right after fastconv, with warm operands.
     """
     # one timed call each to size the repetition count
     first = []
@@ -409,11 +423,9 @@ def _interleaved(fns, budget, min_reps, max_reps, seed=0):
     reps = int(budget / max(sum(first), 1e-6))
     reps = max(min_reps, min(max_reps, reps))
     times = [[] for _ in fns]
-    order = list(range(len(fns)))
-    rng = random.Random(seed)
+    orders = _round_orders(len(fns))
     for _ in range(reps):
-        rng.shuffle(order)
-        for i in order:
+        for i in next(orders):
             f = fns[i]
             t0 = time.perf_counter()
             f()
