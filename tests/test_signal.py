@@ -188,6 +188,23 @@ def test_2d_parity(data):
     check_values(mine, a, b, oracle)
 
 
+@pytest.mark.parametrize("K", [3, 5, 7])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("boundary,fill", [("fill", 0.0), ("fill", -2.5), ("wrap", 0), ("symm", 0)])
+def test_fused_border_columns(K, mode, boundary, fill):
+    """The fused kernels' border columns (1 to K-1 per side: single columns, blocks of
+    2-4 and a block of 4 plus a rest) against SciPy, with a non-zero fill too."""
+    rng = np.random.default_rng(K)
+    a = rng.standard_normal((23, 41))
+    b = rng.standard_normal((K, K))
+    for name in ("correlate2d", "convolve2d"):
+        theirs = getattr(ss, name)(a, b, mode, boundary, fill)
+        for dt, tol in ((np.float64, 1e-12), (np.float32, 2e-5)):
+            mine = getattr(fs, name)(a.astype(dt), b.astype(dt), mode, boundary, fill)
+            assert mine.shape == theirs.shape
+            np.testing.assert_allclose(mine, theirs, rtol=0, atol=tol * np.abs(theirs).max())
+
+
 @settings(max_examples=40)
 @given(data=st.data())
 def test_2d_images_small_kernels(data):

@@ -238,23 +238,56 @@ def _border_row(x, k, orow, o0, map0, map1, fv, tmp):
 
 
 @njit(**_FAST)
-def _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1):
-    """Columns [0, c0) and [c1, OW) of an interior output row (its rows are in range)."""
+def _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1, tmp):
+    """Columns [0, c0) and [c1, OW) of an interior output row (its rows are in range).
+
+    Up to four outputs at a time: per kernel row the input columns they need are
+    gathered through ``map1`` into ``tmp``, then each output sums its taps in
+    its own register accumulator (j0-major, j1-minor, as everywhere).  One
+    accumulator chain per output, reading through the map at every tap, was
+    bound by the add latency: 13 % of a 1024^2 7x7 call for 6 of 1024 columns.
+    """
     OW = orow.shape[0]
     KH, KW = k.shape
+    last = map1.shape[0] - 1
     for side in range(2):
         lo = 0 if side == 0 else c1
         hi = c0 if side == 0 else OW
-        for o1 in range(lo, hi):
+        for o1 in range(lo, hi, 4):
+            nb = min(4, hi - o1)
             orow[o1] = 0
+            if nb == 1:  # a lone column (3x3 'same'): straight through the map
+                for j0 in range(KH):
+                    xr = x[map0[o0 + j0]]
+                    for j1 in range(KW):
+                        c = map1[o1 + j1]
+                        if c >= 0:
+                            orow[o1] += k[j0, j1] * xr[c]
+                        else:
+                            orow[o1] += k[j0, j1] * fv
+                continue
+            a0 = orow[o1]
+            a1 = a0
+            a2 = a0
+            a3 = a0
             for j0 in range(KH):
-                xr = x[map0[o0 + j0]]
+                r = map0[o0 + j0]
+                for t in range(KW + 3):  # past the row's end: any valid column
+                    c = map1[min(o1 + t, last)]
+                    tmp[t] = x[r, c] if c >= 0 else fv
                 for j1 in range(KW):
-                    c = map1[o1 + j1]
-                    if c >= 0:
-                        orow[o1] += k[j0, j1] * xr[c]
-                    else:
-                        orow[o1] += k[j0, j1] * fv
+                    w = k[j0, j1]
+                    a0 += w * tmp[j1]
+                    a1 += w * tmp[j1 + 1]
+                    a2 += w * tmp[j1 + 2]
+                    a3 += w * tmp[j1 + 3]
+            orow[o1] = a0
+            if nb > 1:
+                orow[o1 + 1] = a1
+            if nb > 2:
+                orow[o1 + 2] = a2
+            if nb > 3:
+                orow[o1 + 3] = a3
 
 
 @njit(parallel=True, **_FAST)
@@ -357,7 +390,7 @@ def _fused3x3(x, k, out, off0, off1, r0, r1, c0, c1, rb, map0, map1, fill):
                 a2 = vfma(v22, vload(x2, t + 2), a2)
                 vstore(dst, t, vadd(vadd(a0, a1), a2))
                 t += LN
-            _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1)
+            _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1, tmp)
 
 
 @njit(parallel=True, **_FAST)
@@ -537,7 +570,7 @@ def _fused5x5(x, k, out, off0, off1, r0, r1, c0, c1, rb, map0, map1, fill):
                 a4 = vfma(v44, vload(x4, t + 4), a4)
                 vstore(dst, t, vadd(vadd(vadd(a0, a1), vadd(a2, a3)), a4))
                 t += LN
-            _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1)
+            _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1, tmp)
 
 
 @njit(parallel=True, **_FAST)
@@ -850,7 +883,7 @@ def _fused7x7(x, k, out, off0, off1, r0, r1, c0, c1, rb, map0, map1, fill):
                 a6 = vfma(v66, vload(x6, t + 6), a6)
                 vstore(dst, t, vadd(vadd(vadd(a0, a1), vadd(a2, a3)), vadd(vadd(a4, a5), a6)))
                 t += LN
-            _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1)
+            _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1, tmp)
 
 
 # --------------------------------------------------------------------------
