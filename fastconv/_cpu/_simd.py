@@ -126,7 +126,11 @@ def _lane_mask_range(builder, lo, hi, loty, hity, context, count):
     lo, hi = clamp(lo), clamp(hi)
     hi = builder.select(builder.icmp_signed("<", hi, lo), lo, hi)
     one = ir.Constant(ity, 1)
-    bits = builder.sub(builder.shl(one, hi), builder.shl(one, lo))
+    return _bits_mask(builder, builder.sub(builder.shl(one, hi), builder.shl(one, lo)), count)
+
+
+def _bits_mask(builder, bits, count):
+    """``<count x i1>`` from the low ``count`` bits of an integer value: one ``kmov``."""
     return builder.bitcast(builder.trunc(bits, ir.IntType(count)),
                            ir.VectorType(ir.IntType(1), count))
 
@@ -268,13 +272,6 @@ def vload_lanes(typingctx, arr, idx, lo, hi):
     return vt(arr, idx, lo, hi), codegen
 
 
-def _lane_mask_bits(builder, bits, bitsty, context, count):
-    """``<count x i1>`` from the low ``count`` bits of an integer: one ``kmov``."""
-    bits = context.cast(builder, bits, bitsty, types.intp)
-    return builder.bitcast(builder.trunc(bits, ir.IntType(count)),
-                           ir.VectorType(ir.IntType(1), count))
-
-
 @intrinsic
 def vload_bits(typingctx, arr, idx, bits):
     """Lanes ``k`` whose bit is set in ``bits`` from ``a[i + k]``, the others 0 (not read)."""
@@ -284,7 +281,8 @@ def vload_bits(typingctx, arr, idx, bits):
 
     def codegen(context, builder, sig, args):
         ptr = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
-        mask = _lane_mask_bits(builder, args[2], sig.args[2], context, vt.count)
+        mask = _bits_mask(builder, context.cast(builder, args[2], sig.args[2], types.intp),
+                          vt.count)
         return _masked_load(context, builder, vt, ptr, mask)
 
     return vt(arr, idx, bits), codegen
