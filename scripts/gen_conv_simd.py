@@ -63,6 +63,7 @@ from ._simd import (
 INNER = dict(NJIT_OPTS, cache=False)
 PFC = 16  # prefetch distance in input channels (1x1 kernels)
 PFD = 2  # prefetch distance in input channels (other kernels)
+ACC_KB = 8  # 1x1: most K-blocks per task whose partial sums stay in L1 (8 x 1.5 KiB)
 
 
 '''
@@ -73,11 +74,41 @@ def _name(kb, nv, kw):
 
 
 ARGS = ("xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, "
-        "qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs")
+        "qa, qb, rp, OW, nr, obase0, ocs, acc, CC")
+
+
+def _acc_index(kb, nv, j, v):
+    return f"ab + {j} * T" + (f" + {v} * L" if v else "")
+
+
+def _pw_loop(e, kb, nv, ind, pf, src="xs", stride="cstride", pack=False):
+    """The 1x1 channel loop: per input channel, the prefetches ``pf`` (index expressions
+    into xs), NV vector loads from ``src[xb:]`` (channel stride ``stride``), with ``pack``
+    their copy to acc[pb:] (channel stride T), then KB broadcasts x NV FMAs.  One channel
+    per trip: unrolling by 2 or 4 measured 1-6 % slower on the packed tile-major path."""
+    e(f"{ind}for c in range(n1):")
+    for at in pf:
+        e(f"{ind}    vprefetch(xs, {at})")
+    for v in range(nv):
+        off = f" + {v} * L" if v else ""
+        e(f"{ind}    x{v} = vload({src}, xb{off})")
+    if pack:
+        for v in range(nv):
+            off = f" + {v} * L" if v else ""
+            e(f"{ind}    vstore(acc, pb{off}, x{v})")
+    for j in range(kb):
+        e(f"{ind}    w = vbroadcast(wp, wb + {j})")
+        for v in range(nv):
+            e(f"{ind}    a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
+    e(f"{ind}    xb += {stride}")
+    if pack:
+        e(f"{ind}    pb += T")
+    e(f"{ind}    wb += {kb}")
 
 
 def gen_micro(kb, nv, kw):
     n = _name(kb, nv, kw)
+    chunked = kw == 1
     L = []
     a = L.append
     a("@njit(**INNER)")
@@ -88,9 +119,20 @@ def gen_micro(kb, nv, kw):
     a("    K-block-major: the block's packed weights stay in L1 while the input streams")
     a("    (measured faster than tile-major).  One call per task and segment: every call")
     a("    of a Numba function costs atomic reference counts on its array arguments.")
-    if kw == 1:
-        a("    1x1 with pnext >= 0: the input of each channel is also copied to")
-        a("    ps[pnext + c * pcs:] (the tile packing of the first K-block).")
+    if chunked:
+        a("")
+        for ln in (
+            "With CC > 0 (1x1 kernels with many input channels) the order is tile-major",
+            "instead: per tile, per chunk of CC input channels, every K-block.  The chunk's",
+            "first K-block reads the input at the channel stride and packs it to acc[pk0:]",
+            "([CC][T]); the other K-blocks read that contiguous copy, which stays in L1 on",
+            "a few pages (the strided rows lie on a 4 KiB page per channel: TLB misses).",
+            "With CC < Cg the tile's partial sums wait in acc[:pk0] ([kb1 - kb0][KB][T])",
+            "between chunks.  Whole tiles of gapless rows (rp == OW) use plain stores.",
+        ):
+            a("    " + ln)
+    else:
+        a("    acc and CC (the 1x1 channel chunking) are not used.")
     a('    """')
     a("    L = lanes(xs)")
     a(f"    T = {nv} * L")
@@ -99,68 +141,67 @@ def gen_micro(kb, nv, kw):
     if kw:
         for k in range(kw):
             a(f"    ko{k} = koff[{k}]")
-    a("    for kbi in range(kb0, kb1):")
-    a("        blk = gblk + kbi")
-    a("        woff = blk * wblk")
-    a(f"        boff = blk * {kb}")
-    a(f"        nk = min(Kg - kbi * {kb}, {kb})")
-    a(f"        obase = obase0 + kbi * {kb} * ocs")
-    a("        for q0 in range(qa, qb, T):")
+    if chunked:
+        a("    tm = CC > 0  # tile-major, channel chunks")
+        a("    step = T if tm else max(T, qb - qa)")
+        a("    cc = CC if tm else Cg")
+        a("    for qo in range(qa, qb, step):")
+        a("        q1 = min(qb, qo + step)")
+        a("        for c0 in range(0, Cg, cc):")
+        a("            c1 = min(Cg, c0 + cc)")
+        a("            for kbi in range(kb0, kb1):")
+        ind0 = "                "
+        a(f"{ind0}ab = (kbi - kb0) * {kb} * T")
+        a(f"{ind0}pk0 = (kb1 - kb0) * {kb} * T if cc < Cg else 0  # packed chunk (behind the sums)")
+        qloop = "for q0 in range(qo, q1, T):"
+    else:
+        a("    c0 = 0")
+        a("    c1 = Cg")
+        a("    for kbi in range(kb0, kb1):")
+        ind0 = "        "
+        qloop = "for q0 in range(qa, qb, T):"
+    a(f"{ind0}blk = gblk + kbi")
+    a(f"{ind0}woff = blk * wblk")
+    a(f"{ind0}boff = blk * {kb}")
+    a(f"{ind0}nk = min(Kg - kbi * {kb}, {kb})")
+    a(f"{ind0}obase = obase0 + kbi * {kb} * ocs")
+    a(f"{ind0}{qloop}")
     b = []  # loop body, indented later
     e = b.append
     e("xoff = xbase + q0")
-    for j in range(kb):
-        e(f"a{j}_0 = vbroadcast(bp, boff + {j})")
-        for v in range(1, nv):
-            e(f"a{j}_{v} = a{j}_0")
-    e("cl0 = 0")
-    if kw == 1:
-        # pointwise-like (KD = KH = KW = 1): no tap loop, two channels per trip
-        e("if ntap == 1:")
-        e("    xb = xoff + toff[0]")
-        e("    wb = woff")
-        e("    c2 = Cg // 2")
-        e("    pfo = PFC * cstride")
-        e("    cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)")
-        e("    pn = pnext")
-        e("    for c in range(c2):")
-        e("        # channels stream from L2 at a large stride: prefetch a few ahead")
-        for u in range(2):
-            for v in range(nv):
-                base = "xb + pfo" if u == 0 else "xb + pfo + cstride"
-                off = f" + {v} * L" if v else ""
-                e(f"        vprefetch(xs, {base}{off})")
-        for u in range(2):
-            xk = "xb" if u == 0 else "xb + cstride"
-            for v in range(nv):
-                off = f" + {v} * L" if v else ""
-                e(f"        x{v} = vload(xs, {xk}{off})")
-            e("        if cp:")
-            for v in range(nv):
-                off = f" + {v} * L" if v else ""
-                pk = "pn" if u == 0 else "pn + pcs"
-                e(f"            vstore(ps, {pk}{off}, x{v})")
-            for j in range(kb):
-                e(f"        w = vbroadcast(wp, wb + {u * kb + j})")
-                for v in range(nv):
-                    e(f"        a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
-        e("        xb += 2 * cstride")
-        e("        pn += 2 * pcs")
-        e(f"        wb += {2 * kb}")
-        e("    if Cg % 2:")
-        for v in range(nv):
-            off = f" + {v} * L" if v else ""
-            e(f"        x{v} = vload(xs, xb{off})")
-        e("        if cp:")
-        for v in range(nv):
-            off = f" + {v} * L" if v else ""
-            e(f"            vstore(ps, pn{off}, x{v})")
+    if chunked:
+        e("if c0 > 0:  # partial sums of the earlier chunks")
         for j in range(kb):
-            e(f"        w = vbroadcast(wp, wb + {j})")
             for v in range(nv):
-                e(f"        a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
-        e("    cl0 = Cg  # done; skip the general loop")
-    e("for c in range(cl0, Cg):")
+                e(f"    a{j}_{v} = vload(acc, {_acc_index(kb, nv, j, v)})")
+        e("else:")
+        ii = "    "
+    else:
+        ii = ""
+    for j in range(kb):
+        e(f"{ii}a{j}_0 = vbroadcast(bp, boff + {j})")
+        for v in range(1, nv):
+            e(f"{ii}a{j}_{v} = a{j}_0")
+    e("cl0 = c0")
+    if kw == 1:
+        # pointwise-like (KD = KH = KW = 1): no tap loop
+        e("if ntap == 1:")
+        e("    xb = xoff + toff[0] + c0 * cstride")
+        e(f"    wb = woff + c0 * {kb}")
+        e("    n1 = c1 - c0")
+        t0pf = ["xb + pfo" + (f" + {v} * L" if v else "") for v in range(nv)]
+        e("    if CC == 0:  # K-block-major: channels stream from L2 at a large stride")
+        e("        pfo = PFC * cstride")
+        _pw_loop(e, kb, nv, "        ", t0pf)
+        e("    elif kbi == kb0:  # first K-block of the chunk: also pack its input to acc[pk0:]")
+        e("        pfo = PFC * cstride")
+        e("        pb = pk0")
+        _pw_loop(e, kb, nv, "        ", t0pf, pack=True)
+        e("    else:  # the packed chunk: contiguous, in L1, on few pages (TLB)")
+        e("        xb = pk0")
+        _pw_loop(e, kb, nv, "        ", [], src="acc", stride="T")
+        e("    cl0 = c1  # done; skip the general loop")
+    e("for c in range(cl0, c1):")
     e("    xc = xoff + c * cstride")
     e("    wc = woff + c * wcs")
     e("    for t in range(ntap):")
@@ -188,6 +229,21 @@ def gen_micro(kb, nv, kw):
             e(f"{ind}w = vbroadcast(wp, {wb} + {j})")
             for v in range(nv):
                 e(f"{ind}a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
+    if chunked:
+        e("if c1 < Cg:  # more chunks to come: park the partial sums")
+        for j in range(kb):
+            for v in range(nv):
+                e(f"    vstore(acc, {_acc_index(kb, nv, j, v)}, a{j}_{v})")
+        e("    continue")
+    if chunked:
+        e("if rp == OW and nk == " + str(kb) + " and q0 + T <= nr * OW:")
+        e("    # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores")
+        e("    o = obase + q0")
+        for j in range(kb):
+            for v in range(nv):
+                off = f" + {v} * L" if v else ""
+                e(f"    vstore(of, o + {j} * ocs{off}, a{j}_{v})")
+        e("    continue")
     e("# virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the")
     e("# row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q")
     e("r0 = q0 // rp")
@@ -208,7 +264,7 @@ def gen_micro(kb, nv, kw):
             e(f"            vstore_lanes(of, o + {j} * ocs, a{j}_{v}, lo, hi)")
         e("    r += 1")
         e("    s += rp")
-    L.extend("            " + ln for ln in b)
+    L.extend(ind0 + "    " + ln for ln in b)
     a("")
     a("")
     return "\n".join(L)
@@ -377,7 +433,7 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
 
 DRIVER = '''@njit(parallel=True, **NJIT_OPTS)
 def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, chunk, scratch):
     """Parallel driver for _mk_{n} (see the docstring of fastconv._cpu.conv_simd)."""
     KB = {kb}
     NV = {nv}
@@ -402,7 +458,12 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
     of = out.reshape(-1)
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
-    pack = pack and ntap == 1 and KW == 1
+    # 1x1 (chunk > 0): tile-major in chunks of `chunk` input channels (see the
+    # micro-kernel); with more than ACC_KB K-blocks per task the partial sums would
+    # not fit in L1: one chunk of all channels (no partial sums)
+    CC = 0
+    if chunk > 0 and ntap == 1 and KW == 1:
+        CC = min(chunk, Cg) if kpg <= ACC_KB else Cg
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -423,7 +484,8 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
         nt = vlen_r // T
         toff = np.empty(ntap, np.int64)
         koff = np.empty(KW, np.int64)
-        pk = np.empty(Cg * T if pack else 1, wp.dtype)
+        # partial sums [K-block][KB][T] (chunked only), then the packed chunk [CC][T]
+        acc = np.empty(((kpg * KB if CC < Cg else 0) + CC) * T if CC > 0 else 1, wp.dtype)
         qs = vlen_r
         reach = 0
         if direct:
@@ -489,22 +551,8 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
             if qb <= qa:
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
-            if pack:
-                # 1x1: pack each tile's input, then run every K-block over it
-                # 1x1: the first K-block of each tile reads the strided input and
-                # packs it; the others stream the packed copy (contiguous: hardware
-                # prefetch, a page per few channels, no L2 re-reads at a large stride)
-                for q0 in range(qa, qb, T):
-                    _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
-                            cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
-                            pk, 0, T)
-                    if kb1 > kb0 + 1:
-                        _mk_{n}(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
-                                Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
-                                ocs, pk, -1, 0)
-            else:
-                _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
+            _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
+                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
 
 
 '''

@@ -20,6 +20,7 @@ from ._simd import (
 INNER = dict(NJIT_OPTS, cache=False)
 PFC = 16  # prefetch distance in input channels (1x1 kernels)
 PFD = 2  # prefetch distance in input channels (other kernels)
+ACC_KB = 8  # 1x1: most K-blocks per task whose partial sums stay in L1 (8 x 1.5 KiB)
 
 
 @njit(**INNER)
@@ -181,332 +182,427 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
 
 
 @njit(**INNER)
-def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 1.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    1x1 with pnext >= 0: the input of each channel is also copied to
-    ps[pnext + c * pcs:] (the tile packing of the first K-block).
+
+    With CC > 0 (1x1 kernels with many input channels) the order is tile-major
+    instead: per tile, per chunk of CC input channels, every K-block.  The chunk's
+    first K-block reads the input at the channel stride and packs it to acc[pk0:]
+    ([CC][T]); the other K-blocks read that contiguous copy, which stays in L1 on
+    a few pages (the strided rows lie on a 4 KiB page per channel: TLB misses).
+    With CC < Cg the tile's partial sums wait in acc[:pk0] ([kb1 - kb0][KB][T])
+    between chunks.  Whole tiles of gapless rows (rp == OW) use plain stores.
     """
     L = lanes(xs)
     T = 3 * L
     wcs = ntap * KW * 8
     pfd = PFD * cstride
     ko0 = koff[0]
-    for kbi in range(kb0, kb1):
-        blk = gblk + kbi
-        woff = blk * wblk
-        boff = blk * 8
-        nk = min(Kg - kbi * 8, 8)
-        obase = obase0 + kbi * 8 * ocs
-        for q0 in range(qa, qb, T):
-            xoff = xbase + q0
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a0_2 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a1_2 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a2_2 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a3_2 = a3_0
-            a4_0 = vbroadcast(bp, boff + 4)
-            a4_1 = a4_0
-            a4_2 = a4_0
-            a5_0 = vbroadcast(bp, boff + 5)
-            a5_1 = a5_0
-            a5_2 = a5_0
-            a6_0 = vbroadcast(bp, boff + 6)
-            a6_1 = a6_0
-            a6_2 = a6_0
-            a7_0 = vbroadcast(bp, boff + 7)
-            a7_1 = a7_0
-            a7_2 = a7_0
-            cl0 = 0
-            if ntap == 1:
-                xb = xoff + toff[0]
-                wb = woff
-                c2 = Cg // 2
-                pfo = PFC * cstride
-                cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)
-                pn = pnext
-                for c in range(c2):
-                    # channels stream from L2 at a large stride: prefetch a few ahead
-                    vprefetch(xs, xb + pfo)
-                    vprefetch(xs, xb + pfo + 1 * L)
-                    vprefetch(xs, xb + pfo + 2 * L)
-                    vprefetch(xs, xb + pfo + cstride)
-                    vprefetch(xs, xb + pfo + cstride + 1 * L)
-                    vprefetch(xs, xb + pfo + cstride + 2 * L)
-                    x0 = vload(xs, xb)
-                    x1 = vload(xs, xb + 1 * L)
-                    x2 = vload(xs, xb + 2 * L)
-                    if cp:
-                        vstore(ps, pn, x0)
-                        vstore(ps, pn + 1 * L, x1)
-                        vstore(ps, pn + 2 * L, x2)
-                    w = vbroadcast(wp, wb + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + cstride)
-                    x1 = vload(xs, xb + cstride + 1 * L)
-                    x2 = vload(xs, xb + cstride + 2 * L)
-                    if cp:
-                        vstore(ps, pn + pcs, x0)
-                        vstore(ps, pn + pcs + 1 * L, x1)
-                        vstore(ps, pn + pcs + 2 * L, x2)
-                    w = vbroadcast(wp, wb + 8)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 9)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 10)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 11)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 12)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 13)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 14)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 15)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    xb += 2 * cstride
-                    pn += 2 * pcs
-                    wb += 16
-                if Cg % 2:
-                    x0 = vload(xs, xb)
-                    x1 = vload(xs, xb + 1 * L)
-                    x2 = vload(xs, xb + 2 * L)
-                    if cp:
-                        vstore(ps, pn, x0)
-                        vstore(ps, pn + 1 * L, x1)
-                        vstore(ps, pn + 2 * L, x2)
-                    w = vbroadcast(wp, wb + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                cl0 = Cg  # done; skip the general loop
-            for c in range(cl0, Cg):
-                xc = xoff + c * cstride
-                wc = woff + c * wcs
-                for t in range(ntap):
-                    xb = xc + toff[t]
-                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
-                    vprefetch(xs, xb + pfd)
-                    vprefetch(xs, xb + pfd + 1 * L)
-                    vprefetch(xs, xb + pfd + 2 * L)
-                    vprefetch(xs, xb + pfd + 3 * L)
-                    wb = wc + t * 8
-                    x0 = vload(xs, xb + ko0)
-                    x1 = vload(xs, xb + ko0 + 1 * L)
-                    x2 = vload(xs, xb + ko0 + 2 * L)
-                    w = vbroadcast(wp, wb + 0 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 0 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 0 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 0 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 0 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 0 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 0 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 0 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
-            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-            r0 = q0 // rp
-            s0 = r0 * rp - q0
-            r = r0
-            s = s0 - 0 * L
-            while s + rp <= 0:
-                s += rp
-                r += 1
-            while s < L and r < nr:
-                lo = max(0, s)
-                hi = min(L, s + OW)
-                if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
-                r += 1
-                s += rp
-            r = r0
-            s = s0 - 1 * L
-            while s + rp <= 0:
-                s += rp
-                r += 1
-            while s < L and r < nr:
-                lo = max(0, s)
-                hi = min(L, s + OW)
-                if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
-                r += 1
-                s += rp
-            r = r0
-            s = s0 - 2 * L
-            while s + rp <= 0:
-                s += rp
-                r += 1
-            while s < L and r < nr:
-                lo = max(0, s)
-                hi = min(L, s + OW)
-                if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
-                r += 1
-                s += rp
+    tm = CC > 0  # tile-major, channel chunks
+    step = T if tm else max(T, qb - qa)
+    cc = CC if tm else Cg
+    for qo in range(qa, qb, step):
+        q1 = min(qb, qo + step)
+        for c0 in range(0, Cg, cc):
+            c1 = min(Cg, c0 + cc)
+            for kbi in range(kb0, kb1):
+                ab = (kbi - kb0) * 8 * T
+                pk0 = (kb1 - kb0) * 8 * T if cc < Cg else 0  # packed chunk (behind the sums)
+                blk = gblk + kbi
+                woff = blk * wblk
+                boff = blk * 8
+                nk = min(Kg - kbi * 8, 8)
+                obase = obase0 + kbi * 8 * ocs
+                for q0 in range(qo, q1, T):
+                    xoff = xbase + q0
+                    if c0 > 0:  # partial sums of the earlier chunks
+                        a0_0 = vload(acc, ab + 0 * T)
+                        a0_1 = vload(acc, ab + 0 * T + 1 * L)
+                        a0_2 = vload(acc, ab + 0 * T + 2 * L)
+                        a1_0 = vload(acc, ab + 1 * T)
+                        a1_1 = vload(acc, ab + 1 * T + 1 * L)
+                        a1_2 = vload(acc, ab + 1 * T + 2 * L)
+                        a2_0 = vload(acc, ab + 2 * T)
+                        a2_1 = vload(acc, ab + 2 * T + 1 * L)
+                        a2_2 = vload(acc, ab + 2 * T + 2 * L)
+                        a3_0 = vload(acc, ab + 3 * T)
+                        a3_1 = vload(acc, ab + 3 * T + 1 * L)
+                        a3_2 = vload(acc, ab + 3 * T + 2 * L)
+                        a4_0 = vload(acc, ab + 4 * T)
+                        a4_1 = vload(acc, ab + 4 * T + 1 * L)
+                        a4_2 = vload(acc, ab + 4 * T + 2 * L)
+                        a5_0 = vload(acc, ab + 5 * T)
+                        a5_1 = vload(acc, ab + 5 * T + 1 * L)
+                        a5_2 = vload(acc, ab + 5 * T + 2 * L)
+                        a6_0 = vload(acc, ab + 6 * T)
+                        a6_1 = vload(acc, ab + 6 * T + 1 * L)
+                        a6_2 = vload(acc, ab + 6 * T + 2 * L)
+                        a7_0 = vload(acc, ab + 7 * T)
+                        a7_1 = vload(acc, ab + 7 * T + 1 * L)
+                        a7_2 = vload(acc, ab + 7 * T + 2 * L)
+                    else:
+                        a0_0 = vbroadcast(bp, boff + 0)
+                        a0_1 = a0_0
+                        a0_2 = a0_0
+                        a1_0 = vbroadcast(bp, boff + 1)
+                        a1_1 = a1_0
+                        a1_2 = a1_0
+                        a2_0 = vbroadcast(bp, boff + 2)
+                        a2_1 = a2_0
+                        a2_2 = a2_0
+                        a3_0 = vbroadcast(bp, boff + 3)
+                        a3_1 = a3_0
+                        a3_2 = a3_0
+                        a4_0 = vbroadcast(bp, boff + 4)
+                        a4_1 = a4_0
+                        a4_2 = a4_0
+                        a5_0 = vbroadcast(bp, boff + 5)
+                        a5_1 = a5_0
+                        a5_2 = a5_0
+                        a6_0 = vbroadcast(bp, boff + 6)
+                        a6_1 = a6_0
+                        a6_2 = a6_0
+                        a7_0 = vbroadcast(bp, boff + 7)
+                        a7_1 = a7_0
+                        a7_2 = a7_0
+                    cl0 = c0
+                    if ntap == 1:
+                        xb = xoff + toff[0] + c0 * cstride
+                        wb = woff + c0 * 8
+                        n1 = c1 - c0
+                        if CC == 0:  # K-block-major: channels stream from L2 at a large stride
+                            pfo = PFC * cstride
+                            for c in range(n1):
+                                vprefetch(xs, xb + pfo)
+                                vprefetch(xs, xb + pfo + 1 * L)
+                                vprefetch(xs, xb + pfo + 2 * L)
+                                x0 = vload(xs, xb)
+                                x1 = vload(xs, xb + 1 * L)
+                                x2 = vload(xs, xb + 2 * L)
+                                w = vbroadcast(wp, wb + 0)
+                                a0_0 = vfma(w, x0, a0_0)
+                                a0_1 = vfma(w, x1, a0_1)
+                                a0_2 = vfma(w, x2, a0_2)
+                                w = vbroadcast(wp, wb + 1)
+                                a1_0 = vfma(w, x0, a1_0)
+                                a1_1 = vfma(w, x1, a1_1)
+                                a1_2 = vfma(w, x2, a1_2)
+                                w = vbroadcast(wp, wb + 2)
+                                a2_0 = vfma(w, x0, a2_0)
+                                a2_1 = vfma(w, x1, a2_1)
+                                a2_2 = vfma(w, x2, a2_2)
+                                w = vbroadcast(wp, wb + 3)
+                                a3_0 = vfma(w, x0, a3_0)
+                                a3_1 = vfma(w, x1, a3_1)
+                                a3_2 = vfma(w, x2, a3_2)
+                                w = vbroadcast(wp, wb + 4)
+                                a4_0 = vfma(w, x0, a4_0)
+                                a4_1 = vfma(w, x1, a4_1)
+                                a4_2 = vfma(w, x2, a4_2)
+                                w = vbroadcast(wp, wb + 5)
+                                a5_0 = vfma(w, x0, a5_0)
+                                a5_1 = vfma(w, x1, a5_1)
+                                a5_2 = vfma(w, x2, a5_2)
+                                w = vbroadcast(wp, wb + 6)
+                                a6_0 = vfma(w, x0, a6_0)
+                                a6_1 = vfma(w, x1, a6_1)
+                                a6_2 = vfma(w, x2, a6_2)
+                                w = vbroadcast(wp, wb + 7)
+                                a7_0 = vfma(w, x0, a7_0)
+                                a7_1 = vfma(w, x1, a7_1)
+                                a7_2 = vfma(w, x2, a7_2)
+                                xb += cstride
+                                wb += 8
+                        elif kbi == kb0:  # first K-block of the chunk: also pack its input to acc[pk0:]
+                            pfo = PFC * cstride
+                            pb = pk0
+                            for c in range(n1):
+                                vprefetch(xs, xb + pfo)
+                                vprefetch(xs, xb + pfo + 1 * L)
+                                vprefetch(xs, xb + pfo + 2 * L)
+                                x0 = vload(xs, xb)
+                                x1 = vload(xs, xb + 1 * L)
+                                x2 = vload(xs, xb + 2 * L)
+                                vstore(acc, pb, x0)
+                                vstore(acc, pb + 1 * L, x1)
+                                vstore(acc, pb + 2 * L, x2)
+                                w = vbroadcast(wp, wb + 0)
+                                a0_0 = vfma(w, x0, a0_0)
+                                a0_1 = vfma(w, x1, a0_1)
+                                a0_2 = vfma(w, x2, a0_2)
+                                w = vbroadcast(wp, wb + 1)
+                                a1_0 = vfma(w, x0, a1_0)
+                                a1_1 = vfma(w, x1, a1_1)
+                                a1_2 = vfma(w, x2, a1_2)
+                                w = vbroadcast(wp, wb + 2)
+                                a2_0 = vfma(w, x0, a2_0)
+                                a2_1 = vfma(w, x1, a2_1)
+                                a2_2 = vfma(w, x2, a2_2)
+                                w = vbroadcast(wp, wb + 3)
+                                a3_0 = vfma(w, x0, a3_0)
+                                a3_1 = vfma(w, x1, a3_1)
+                                a3_2 = vfma(w, x2, a3_2)
+                                w = vbroadcast(wp, wb + 4)
+                                a4_0 = vfma(w, x0, a4_0)
+                                a4_1 = vfma(w, x1, a4_1)
+                                a4_2 = vfma(w, x2, a4_2)
+                                w = vbroadcast(wp, wb + 5)
+                                a5_0 = vfma(w, x0, a5_0)
+                                a5_1 = vfma(w, x1, a5_1)
+                                a5_2 = vfma(w, x2, a5_2)
+                                w = vbroadcast(wp, wb + 6)
+                                a6_0 = vfma(w, x0, a6_0)
+                                a6_1 = vfma(w, x1, a6_1)
+                                a6_2 = vfma(w, x2, a6_2)
+                                w = vbroadcast(wp, wb + 7)
+                                a7_0 = vfma(w, x0, a7_0)
+                                a7_1 = vfma(w, x1, a7_1)
+                                a7_2 = vfma(w, x2, a7_2)
+                                xb += cstride
+                                pb += T
+                                wb += 8
+                        else:  # the packed chunk: contiguous, in L1, on few pages (TLB)
+                            xb = pk0
+                            for c in range(n1):
+                                x0 = vload(acc, xb)
+                                x1 = vload(acc, xb + 1 * L)
+                                x2 = vload(acc, xb + 2 * L)
+                                w = vbroadcast(wp, wb + 0)
+                                a0_0 = vfma(w, x0, a0_0)
+                                a0_1 = vfma(w, x1, a0_1)
+                                a0_2 = vfma(w, x2, a0_2)
+                                w = vbroadcast(wp, wb + 1)
+                                a1_0 = vfma(w, x0, a1_0)
+                                a1_1 = vfma(w, x1, a1_1)
+                                a1_2 = vfma(w, x2, a1_2)
+                                w = vbroadcast(wp, wb + 2)
+                                a2_0 = vfma(w, x0, a2_0)
+                                a2_1 = vfma(w, x1, a2_1)
+                                a2_2 = vfma(w, x2, a2_2)
+                                w = vbroadcast(wp, wb + 3)
+                                a3_0 = vfma(w, x0, a3_0)
+                                a3_1 = vfma(w, x1, a3_1)
+                                a3_2 = vfma(w, x2, a3_2)
+                                w = vbroadcast(wp, wb + 4)
+                                a4_0 = vfma(w, x0, a4_0)
+                                a4_1 = vfma(w, x1, a4_1)
+                                a4_2 = vfma(w, x2, a4_2)
+                                w = vbroadcast(wp, wb + 5)
+                                a5_0 = vfma(w, x0, a5_0)
+                                a5_1 = vfma(w, x1, a5_1)
+                                a5_2 = vfma(w, x2, a5_2)
+                                w = vbroadcast(wp, wb + 6)
+                                a6_0 = vfma(w, x0, a6_0)
+                                a6_1 = vfma(w, x1, a6_1)
+                                a6_2 = vfma(w, x2, a6_2)
+                                w = vbroadcast(wp, wb + 7)
+                                a7_0 = vfma(w, x0, a7_0)
+                                a7_1 = vfma(w, x1, a7_1)
+                                a7_2 = vfma(w, x2, a7_2)
+                                xb += T
+                                wb += 8
+                        cl0 = c1  # done; skip the general loop
+                    for c in range(cl0, c1):
+                        xc = xoff + c * cstride
+                        wc = woff + c * wcs
+                        for t in range(ntap):
+                            xb = xc + toff[t]
+                            # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                            vprefetch(xs, xb + pfd)
+                            vprefetch(xs, xb + pfd + 1 * L)
+                            vprefetch(xs, xb + pfd + 2 * L)
+                            vprefetch(xs, xb + pfd + 3 * L)
+                            wb = wc + t * 8
+                            x0 = vload(xs, xb + ko0)
+                            x1 = vload(xs, xb + ko0 + 1 * L)
+                            x2 = vload(xs, xb + ko0 + 2 * L)
+                            w = vbroadcast(wp, wb + 0 + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            a0_2 = vfma(w, x2, a0_2)
+                            w = vbroadcast(wp, wb + 0 + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            a1_2 = vfma(w, x2, a1_2)
+                            w = vbroadcast(wp, wb + 0 + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            a2_2 = vfma(w, x2, a2_2)
+                            w = vbroadcast(wp, wb + 0 + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            a3_2 = vfma(w, x2, a3_2)
+                            w = vbroadcast(wp, wb + 0 + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            a4_1 = vfma(w, x1, a4_1)
+                            a4_2 = vfma(w, x2, a4_2)
+                            w = vbroadcast(wp, wb + 0 + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            a5_1 = vfma(w, x1, a5_1)
+                            a5_2 = vfma(w, x2, a5_2)
+                            w = vbroadcast(wp, wb + 0 + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            a6_1 = vfma(w, x1, a6_1)
+                            a6_2 = vfma(w, x2, a6_2)
+                            w = vbroadcast(wp, wb + 0 + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            a7_1 = vfma(w, x1, a7_1)
+                            a7_2 = vfma(w, x2, a7_2)
+                    if c1 < Cg:  # more chunks to come: park the partial sums
+                        vstore(acc, ab + 0 * T, a0_0)
+                        vstore(acc, ab + 0 * T + 1 * L, a0_1)
+                        vstore(acc, ab + 0 * T + 2 * L, a0_2)
+                        vstore(acc, ab + 1 * T, a1_0)
+                        vstore(acc, ab + 1 * T + 1 * L, a1_1)
+                        vstore(acc, ab + 1 * T + 2 * L, a1_2)
+                        vstore(acc, ab + 2 * T, a2_0)
+                        vstore(acc, ab + 2 * T + 1 * L, a2_1)
+                        vstore(acc, ab + 2 * T + 2 * L, a2_2)
+                        vstore(acc, ab + 3 * T, a3_0)
+                        vstore(acc, ab + 3 * T + 1 * L, a3_1)
+                        vstore(acc, ab + 3 * T + 2 * L, a3_2)
+                        vstore(acc, ab + 4 * T, a4_0)
+                        vstore(acc, ab + 4 * T + 1 * L, a4_1)
+                        vstore(acc, ab + 4 * T + 2 * L, a4_2)
+                        vstore(acc, ab + 5 * T, a5_0)
+                        vstore(acc, ab + 5 * T + 1 * L, a5_1)
+                        vstore(acc, ab + 5 * T + 2 * L, a5_2)
+                        vstore(acc, ab + 6 * T, a6_0)
+                        vstore(acc, ab + 6 * T + 1 * L, a6_1)
+                        vstore(acc, ab + 6 * T + 2 * L, a6_2)
+                        vstore(acc, ab + 7 * T, a7_0)
+                        vstore(acc, ab + 7 * T + 1 * L, a7_1)
+                        vstore(acc, ab + 7 * T + 2 * L, a7_2)
+                        continue
+                    if rp == OW and nk == 8 and q0 + T <= nr * OW:
+                        # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
+                        o = obase + q0
+                        vstore(of, o + 0 * ocs, a0_0)
+                        vstore(of, o + 0 * ocs + 1 * L, a0_1)
+                        vstore(of, o + 0 * ocs + 2 * L, a0_2)
+                        vstore(of, o + 1 * ocs, a1_0)
+                        vstore(of, o + 1 * ocs + 1 * L, a1_1)
+                        vstore(of, o + 1 * ocs + 2 * L, a1_2)
+                        vstore(of, o + 2 * ocs, a2_0)
+                        vstore(of, o + 2 * ocs + 1 * L, a2_1)
+                        vstore(of, o + 2 * ocs + 2 * L, a2_2)
+                        vstore(of, o + 3 * ocs, a3_0)
+                        vstore(of, o + 3 * ocs + 1 * L, a3_1)
+                        vstore(of, o + 3 * ocs + 2 * L, a3_2)
+                        vstore(of, o + 4 * ocs, a4_0)
+                        vstore(of, o + 4 * ocs + 1 * L, a4_1)
+                        vstore(of, o + 4 * ocs + 2 * L, a4_2)
+                        vstore(of, o + 5 * ocs, a5_0)
+                        vstore(of, o + 5 * ocs + 1 * L, a5_1)
+                        vstore(of, o + 5 * ocs + 2 * L, a5_2)
+                        vstore(of, o + 6 * ocs, a6_0)
+                        vstore(of, o + 6 * ocs + 1 * L, a6_1)
+                        vstore(of, o + 6 * ocs + 2 * L, a6_2)
+                        vstore(of, o + 7 * ocs, a7_0)
+                        vstore(of, o + 7 * ocs + 1 * L, a7_1)
+                        vstore(of, o + 7 * ocs + 2 * L, a7_2)
+                        continue
+                    # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+                    # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+                    r0 = q0 // rp
+                    s0 = r0 * rp - q0
+                    r = r0
+                    s = s0 - 0 * L
+                    while s + rp <= 0:
+                        s += rp
+                        r += 1
+                    while s < L and r < nr:
+                        lo = max(0, s)
+                        hi = min(L, s + OW)
+                        if hi > lo:
+                            o = obase + r * OW - s
+                            if 0 < nk:
+                                vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                            if 1 < nk:
+                                vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                            if 2 < nk:
+                                vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                            if 3 < nk:
+                                vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                            if 4 < nk:
+                                vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                            if 5 < nk:
+                                vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                            if 6 < nk:
+                                vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                            if 7 < nk:
+                                vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                        r += 1
+                        s += rp
+                    r = r0
+                    s = s0 - 1 * L
+                    while s + rp <= 0:
+                        s += rp
+                        r += 1
+                    while s < L and r < nr:
+                        lo = max(0, s)
+                        hi = min(L, s + OW)
+                        if hi > lo:
+                            o = obase + r * OW - s
+                            if 0 < nk:
+                                vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                            if 1 < nk:
+                                vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                            if 2 < nk:
+                                vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                            if 3 < nk:
+                                vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                            if 4 < nk:
+                                vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                            if 5 < nk:
+                                vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                            if 6 < nk:
+                                vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                            if 7 < nk:
+                                vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                        r += 1
+                        s += rp
+                    r = r0
+                    s = s0 - 2 * L
+                    while s + rp <= 0:
+                        s += rp
+                        r += 1
+                    while s < L and r < nr:
+                        lo = max(0, s)
+                        hi = min(L, s + OW)
+                        if hi > lo:
+                            o = obase + r * OW - s
+                            if 0 < nk:
+                                vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                            if 1 < nk:
+                                vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                            if 2 < nk:
+                                vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                            if 3 < nk:
+                                vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                            if 4 < nk:
+                                vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
+                            if 5 < nk:
+                                vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
+                            if 6 < nk:
+                                vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
+                            if 7 < nk:
+                                vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                        r += 1
+                        s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 3.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
+    acc and CC (the 1x1 channel chunking) are not used.
     """
     L = lanes(xs)
     T = 3 * L
@@ -515,6 +611,8 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
     ko0 = koff[0]
     ko1 = koff[1]
     ko2 = koff[2]
+    c0 = 0
+    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -547,8 +645,8 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a7_0 = vbroadcast(bp, boff + 7)
             a7_1 = a7_0
             a7_2 = a7_0
-            cl0 = 0
-            for c in range(cl0, Cg):
+            cl0 = c0
+            for c in range(cl0, c1):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -754,12 +852,13 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 5.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
+    acc and CC (the 1x1 channel chunking) are not used.
     """
     L = lanes(xs)
     T = 3 * L
@@ -770,6 +869,8 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
     ko2 = koff[2]
     ko3 = koff[3]
     ko4 = koff[4]
+    c0 = 0
+    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -802,8 +903,8 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a7_0 = vbroadcast(bp, boff + 7)
             a7_1 = a7_0
             a7_2 = a7_0
-            cl0 = 0
-            for c in range(cl0, Cg):
+            cl0 = c0
+            for c in range(cl0, c1):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -1079,12 +1180,13 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 7.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
+    acc and CC (the 1x1 channel chunking) are not used.
     """
     L = lanes(xs)
     T = 3 * L
@@ -1097,6 +1199,8 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
     ko4 = koff[4]
     ko5 = koff[5]
     ko6 = koff[6]
+    c0 = 0
+    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -1129,8 +1233,8 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a7_0 = vbroadcast(bp, boff + 7)
             a7_1 = a7_0
             a7_2 = a7_0
-            cl0 = 0
-            for c in range(cl0, Cg):
+            cl0 = c0
+            for c in range(cl0, c1):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -1476,17 +1580,20 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = any.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
+    acc and CC (the 1x1 channel chunking) are not used.
     """
     L = lanes(xs)
     T = 3 * L
     wcs = ntap * KW * 8
     pfd = PFD * cstride
+    c0 = 0
+    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -1519,8 +1626,8 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a7_0 = vbroadcast(bp, boff + 7)
             a7_1 = a7_0
             a7_2 = a7_0
-            cl0 = 0
-            for c in range(cl0, Cg):
+            cl0 = c0
+            for c in range(cl0, c1):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -1659,22 +1766,22 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
     """One tile of 8 x 3 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
-        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
     elif KW == 3:
-        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
     elif KW == 5:
-        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
     elif KW == 7:
-        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
     else:
-        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, chunk, scratch):
     """Parallel driver for _mk_kb8_nv3 (see the docstring of fastconv._cpu.conv_simd)."""
     KB = 8
     NV = 3
@@ -1699,7 +1806,12 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     of = out.reshape(-1)
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
-    pack = pack and ntap == 1 and KW == 1
+    # 1x1 (chunk > 0): tile-major in chunks of `chunk` input channels (see the
+    # micro-kernel); with more than ACC_KB K-blocks per task the partial sums would
+    # not fit in L1: one chunk of all channels (no partial sums)
+    CC = 0
+    if chunk > 0 and ntap == 1 and KW == 1:
+        CC = min(chunk, Cg) if kpg <= ACC_KB else Cg
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -1720,7 +1832,8 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
         nt = vlen_r // T
         toff = np.empty(ntap, np.int64)
         koff = np.empty(KW, np.int64)
-        pk = np.empty(Cg * T if pack else 1, wp.dtype)
+        # partial sums [K-block][KB][T] (chunked only), then the packed chunk [CC][T]
+        acc = np.empty(((kpg * KB if CC < Cg else 0) + CC) * T if CC > 0 else 1, wp.dtype)
         qs = vlen_r
         reach = 0
         if direct:
@@ -1786,301 +1899,356 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
             if qb <= qa:
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
-            if pack:
-                # 1x1: pack each tile's input, then run every K-block over it
-                # 1x1: the first K-block of each tile reads the strided input and
-                # packs it; the others stream the packed copy (contiguous: hardware
-                # prefetch, a page per few channels, no L2 re-reads at a large stride)
-                for q0 in range(qa, qb, T):
-                    _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
-                            cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
-                            pk, 0, T)
-                    if kb1 > kb0 + 1:
-                        _mk_kb8_nv3(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
-                                Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
-                                ocs, pk, -1, 0)
-            else:
-                _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
+            _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
+                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
 
 
 @njit(**INNER)
-def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 1.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    1x1 with pnext >= 0: the input of each channel is also copied to
-    ps[pnext + c * pcs:] (the tile packing of the first K-block).
+
+    With CC > 0 (1x1 kernels with many input channels) the order is tile-major
+    instead: per tile, per chunk of CC input channels, every K-block.  The chunk's
+    first K-block reads the input at the channel stride and packs it to acc[pk0:]
+    ([CC][T]); the other K-blocks read that contiguous copy, which stays in L1 on
+    a few pages (the strided rows lie on a 4 KiB page per channel: TLB misses).
+    With CC < Cg the tile's partial sums wait in acc[:pk0] ([kb1 - kb0][KB][T])
+    between chunks.  Whole tiles of gapless rows (rp == OW) use plain stores.
     """
     L = lanes(xs)
     T = 4 * L
     wcs = ntap * KW * 4
     pfd = PFD * cstride
     ko0 = koff[0]
-    for kbi in range(kb0, kb1):
-        blk = gblk + kbi
-        woff = blk * wblk
-        boff = blk * 4
-        nk = min(Kg - kbi * 4, 4)
-        obase = obase0 + kbi * 4 * ocs
-        for q0 in range(qa, qb, T):
-            xoff = xbase + q0
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a0_2 = a0_0
-            a0_3 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a1_2 = a1_0
-            a1_3 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a2_2 = a2_0
-            a2_3 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a3_2 = a3_0
-            a3_3 = a3_0
-            cl0 = 0
-            if ntap == 1:
-                xb = xoff + toff[0]
-                wb = woff
-                c2 = Cg // 2
-                pfo = PFC * cstride
-                cp = pnext >= 0  # copy the tile's input out to ps[pnext:] (channel stride pcs)
-                pn = pnext
-                for c in range(c2):
-                    # channels stream from L2 at a large stride: prefetch a few ahead
-                    vprefetch(xs, xb + pfo)
-                    vprefetch(xs, xb + pfo + 1 * L)
-                    vprefetch(xs, xb + pfo + 2 * L)
-                    vprefetch(xs, xb + pfo + 3 * L)
-                    vprefetch(xs, xb + pfo + cstride)
-                    vprefetch(xs, xb + pfo + cstride + 1 * L)
-                    vprefetch(xs, xb + pfo + cstride + 2 * L)
-                    vprefetch(xs, xb + pfo + cstride + 3 * L)
-                    x0 = vload(xs, xb)
-                    x1 = vload(xs, xb + 1 * L)
-                    x2 = vload(xs, xb + 2 * L)
-                    x3 = vload(xs, xb + 3 * L)
-                    if cp:
-                        vstore(ps, pn, x0)
-                        vstore(ps, pn + 1 * L, x1)
-                        vstore(ps, pn + 2 * L, x2)
-                        vstore(ps, pn + 3 * L, x3)
-                    w = vbroadcast(wp, wb + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    a0_3 = vfma(w, x3, a0_3)
-                    w = vbroadcast(wp, wb + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    a1_3 = vfma(w, x3, a1_3)
-                    w = vbroadcast(wp, wb + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    a2_3 = vfma(w, x3, a2_3)
-                    w = vbroadcast(wp, wb + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    a3_3 = vfma(w, x3, a3_3)
-                    x0 = vload(xs, xb + cstride)
-                    x1 = vload(xs, xb + cstride + 1 * L)
-                    x2 = vload(xs, xb + cstride + 2 * L)
-                    x3 = vload(xs, xb + cstride + 3 * L)
-                    if cp:
-                        vstore(ps, pn + pcs, x0)
-                        vstore(ps, pn + pcs + 1 * L, x1)
-                        vstore(ps, pn + pcs + 2 * L, x2)
-                        vstore(ps, pn + pcs + 3 * L, x3)
-                    w = vbroadcast(wp, wb + 4)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    a0_3 = vfma(w, x3, a0_3)
-                    w = vbroadcast(wp, wb + 5)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    a1_3 = vfma(w, x3, a1_3)
-                    w = vbroadcast(wp, wb + 6)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    a2_3 = vfma(w, x3, a2_3)
-                    w = vbroadcast(wp, wb + 7)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    a3_3 = vfma(w, x3, a3_3)
-                    xb += 2 * cstride
-                    pn += 2 * pcs
-                    wb += 8
-                if Cg % 2:
-                    x0 = vload(xs, xb)
-                    x1 = vload(xs, xb + 1 * L)
-                    x2 = vload(xs, xb + 2 * L)
-                    x3 = vload(xs, xb + 3 * L)
-                    if cp:
-                        vstore(ps, pn, x0)
-                        vstore(ps, pn + 1 * L, x1)
-                        vstore(ps, pn + 2 * L, x2)
-                        vstore(ps, pn + 3 * L, x3)
-                    w = vbroadcast(wp, wb + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    a0_3 = vfma(w, x3, a0_3)
-                    w = vbroadcast(wp, wb + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    a1_3 = vfma(w, x3, a1_3)
-                    w = vbroadcast(wp, wb + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    a2_3 = vfma(w, x3, a2_3)
-                    w = vbroadcast(wp, wb + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    a3_3 = vfma(w, x3, a3_3)
-                cl0 = Cg  # done; skip the general loop
-            for c in range(cl0, Cg):
-                xc = xoff + c * cstride
-                wc = woff + c * wcs
-                for t in range(ntap):
-                    xb = xc + toff[t]
-                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
-                    vprefetch(xs, xb + pfd)
-                    vprefetch(xs, xb + pfd + 1 * L)
-                    vprefetch(xs, xb + pfd + 2 * L)
-                    vprefetch(xs, xb + pfd + 3 * L)
-                    vprefetch(xs, xb + pfd + 4 * L)
-                    wb = wc + t * 4
-                    x0 = vload(xs, xb + ko0)
-                    x1 = vload(xs, xb + ko0 + 1 * L)
-                    x2 = vload(xs, xb + ko0 + 2 * L)
-                    x3 = vload(xs, xb + ko0 + 3 * L)
-                    w = vbroadcast(wp, wb + 0 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    a0_3 = vfma(w, x3, a0_3)
-                    w = vbroadcast(wp, wb + 0 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    a1_3 = vfma(w, x3, a1_3)
-                    w = vbroadcast(wp, wb + 0 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    a2_3 = vfma(w, x3, a2_3)
-                    w = vbroadcast(wp, wb + 0 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    a3_3 = vfma(w, x3, a3_3)
-            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
-            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-            r0 = q0 // rp
-            s0 = r0 * rp - q0
-            r = r0
-            s = s0 - 0 * L
-            while s + rp <= 0:
-                s += rp
-                r += 1
-            while s < L and r < nr:
-                lo = max(0, s)
-                hi = min(L, s + OW)
-                if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                r += 1
-                s += rp
-            r = r0
-            s = s0 - 1 * L
-            while s + rp <= 0:
-                s += rp
-                r += 1
-            while s < L and r < nr:
-                lo = max(0, s)
-                hi = min(L, s + OW)
-                if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                r += 1
-                s += rp
-            r = r0
-            s = s0 - 2 * L
-            while s + rp <= 0:
-                s += rp
-                r += 1
-            while s < L and r < nr:
-                lo = max(0, s)
-                hi = min(L, s + OW)
-                if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                r += 1
-                s += rp
-            r = r0
-            s = s0 - 3 * L
-            while s + rp <= 0:
-                s += rp
-                r += 1
-            while s < L and r < nr:
-                lo = max(0, s)
-                hi = min(L, s + OW)
-                if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
-                r += 1
-                s += rp
+    tm = CC > 0  # tile-major, channel chunks
+    step = T if tm else max(T, qb - qa)
+    cc = CC if tm else Cg
+    for qo in range(qa, qb, step):
+        q1 = min(qb, qo + step)
+        for c0 in range(0, Cg, cc):
+            c1 = min(Cg, c0 + cc)
+            for kbi in range(kb0, kb1):
+                ab = (kbi - kb0) * 4 * T
+                pk0 = (kb1 - kb0) * 4 * T if cc < Cg else 0  # packed chunk (behind the sums)
+                blk = gblk + kbi
+                woff = blk * wblk
+                boff = blk * 4
+                nk = min(Kg - kbi * 4, 4)
+                obase = obase0 + kbi * 4 * ocs
+                for q0 in range(qo, q1, T):
+                    xoff = xbase + q0
+                    if c0 > 0:  # partial sums of the earlier chunks
+                        a0_0 = vload(acc, ab + 0 * T)
+                        a0_1 = vload(acc, ab + 0 * T + 1 * L)
+                        a0_2 = vload(acc, ab + 0 * T + 2 * L)
+                        a0_3 = vload(acc, ab + 0 * T + 3 * L)
+                        a1_0 = vload(acc, ab + 1 * T)
+                        a1_1 = vload(acc, ab + 1 * T + 1 * L)
+                        a1_2 = vload(acc, ab + 1 * T + 2 * L)
+                        a1_3 = vload(acc, ab + 1 * T + 3 * L)
+                        a2_0 = vload(acc, ab + 2 * T)
+                        a2_1 = vload(acc, ab + 2 * T + 1 * L)
+                        a2_2 = vload(acc, ab + 2 * T + 2 * L)
+                        a2_3 = vload(acc, ab + 2 * T + 3 * L)
+                        a3_0 = vload(acc, ab + 3 * T)
+                        a3_1 = vload(acc, ab + 3 * T + 1 * L)
+                        a3_2 = vload(acc, ab + 3 * T + 2 * L)
+                        a3_3 = vload(acc, ab + 3 * T + 3 * L)
+                    else:
+                        a0_0 = vbroadcast(bp, boff + 0)
+                        a0_1 = a0_0
+                        a0_2 = a0_0
+                        a0_3 = a0_0
+                        a1_0 = vbroadcast(bp, boff + 1)
+                        a1_1 = a1_0
+                        a1_2 = a1_0
+                        a1_3 = a1_0
+                        a2_0 = vbroadcast(bp, boff + 2)
+                        a2_1 = a2_0
+                        a2_2 = a2_0
+                        a2_3 = a2_0
+                        a3_0 = vbroadcast(bp, boff + 3)
+                        a3_1 = a3_0
+                        a3_2 = a3_0
+                        a3_3 = a3_0
+                    cl0 = c0
+                    if ntap == 1:
+                        xb = xoff + toff[0] + c0 * cstride
+                        wb = woff + c0 * 4
+                        n1 = c1 - c0
+                        if CC == 0:  # K-block-major: channels stream from L2 at a large stride
+                            pfo = PFC * cstride
+                            for c in range(n1):
+                                vprefetch(xs, xb + pfo)
+                                vprefetch(xs, xb + pfo + 1 * L)
+                                vprefetch(xs, xb + pfo + 2 * L)
+                                vprefetch(xs, xb + pfo + 3 * L)
+                                x0 = vload(xs, xb)
+                                x1 = vload(xs, xb + 1 * L)
+                                x2 = vload(xs, xb + 2 * L)
+                                x3 = vload(xs, xb + 3 * L)
+                                w = vbroadcast(wp, wb + 0)
+                                a0_0 = vfma(w, x0, a0_0)
+                                a0_1 = vfma(w, x1, a0_1)
+                                a0_2 = vfma(w, x2, a0_2)
+                                a0_3 = vfma(w, x3, a0_3)
+                                w = vbroadcast(wp, wb + 1)
+                                a1_0 = vfma(w, x0, a1_0)
+                                a1_1 = vfma(w, x1, a1_1)
+                                a1_2 = vfma(w, x2, a1_2)
+                                a1_3 = vfma(w, x3, a1_3)
+                                w = vbroadcast(wp, wb + 2)
+                                a2_0 = vfma(w, x0, a2_0)
+                                a2_1 = vfma(w, x1, a2_1)
+                                a2_2 = vfma(w, x2, a2_2)
+                                a2_3 = vfma(w, x3, a2_3)
+                                w = vbroadcast(wp, wb + 3)
+                                a3_0 = vfma(w, x0, a3_0)
+                                a3_1 = vfma(w, x1, a3_1)
+                                a3_2 = vfma(w, x2, a3_2)
+                                a3_3 = vfma(w, x3, a3_3)
+                                xb += cstride
+                                wb += 4
+                        elif kbi == kb0:  # first K-block of the chunk: also pack its input to acc[pk0:]
+                            pfo = PFC * cstride
+                            pb = pk0
+                            for c in range(n1):
+                                vprefetch(xs, xb + pfo)
+                                vprefetch(xs, xb + pfo + 1 * L)
+                                vprefetch(xs, xb + pfo + 2 * L)
+                                vprefetch(xs, xb + pfo + 3 * L)
+                                x0 = vload(xs, xb)
+                                x1 = vload(xs, xb + 1 * L)
+                                x2 = vload(xs, xb + 2 * L)
+                                x3 = vload(xs, xb + 3 * L)
+                                vstore(acc, pb, x0)
+                                vstore(acc, pb + 1 * L, x1)
+                                vstore(acc, pb + 2 * L, x2)
+                                vstore(acc, pb + 3 * L, x3)
+                                w = vbroadcast(wp, wb + 0)
+                                a0_0 = vfma(w, x0, a0_0)
+                                a0_1 = vfma(w, x1, a0_1)
+                                a0_2 = vfma(w, x2, a0_2)
+                                a0_3 = vfma(w, x3, a0_3)
+                                w = vbroadcast(wp, wb + 1)
+                                a1_0 = vfma(w, x0, a1_0)
+                                a1_1 = vfma(w, x1, a1_1)
+                                a1_2 = vfma(w, x2, a1_2)
+                                a1_3 = vfma(w, x3, a1_3)
+                                w = vbroadcast(wp, wb + 2)
+                                a2_0 = vfma(w, x0, a2_0)
+                                a2_1 = vfma(w, x1, a2_1)
+                                a2_2 = vfma(w, x2, a2_2)
+                                a2_3 = vfma(w, x3, a2_3)
+                                w = vbroadcast(wp, wb + 3)
+                                a3_0 = vfma(w, x0, a3_0)
+                                a3_1 = vfma(w, x1, a3_1)
+                                a3_2 = vfma(w, x2, a3_2)
+                                a3_3 = vfma(w, x3, a3_3)
+                                xb += cstride
+                                pb += T
+                                wb += 4
+                        else:  # the packed chunk: contiguous, in L1, on few pages (TLB)
+                            xb = pk0
+                            for c in range(n1):
+                                x0 = vload(acc, xb)
+                                x1 = vload(acc, xb + 1 * L)
+                                x2 = vload(acc, xb + 2 * L)
+                                x3 = vload(acc, xb + 3 * L)
+                                w = vbroadcast(wp, wb + 0)
+                                a0_0 = vfma(w, x0, a0_0)
+                                a0_1 = vfma(w, x1, a0_1)
+                                a0_2 = vfma(w, x2, a0_2)
+                                a0_3 = vfma(w, x3, a0_3)
+                                w = vbroadcast(wp, wb + 1)
+                                a1_0 = vfma(w, x0, a1_0)
+                                a1_1 = vfma(w, x1, a1_1)
+                                a1_2 = vfma(w, x2, a1_2)
+                                a1_3 = vfma(w, x3, a1_3)
+                                w = vbroadcast(wp, wb + 2)
+                                a2_0 = vfma(w, x0, a2_0)
+                                a2_1 = vfma(w, x1, a2_1)
+                                a2_2 = vfma(w, x2, a2_2)
+                                a2_3 = vfma(w, x3, a2_3)
+                                w = vbroadcast(wp, wb + 3)
+                                a3_0 = vfma(w, x0, a3_0)
+                                a3_1 = vfma(w, x1, a3_1)
+                                a3_2 = vfma(w, x2, a3_2)
+                                a3_3 = vfma(w, x3, a3_3)
+                                xb += T
+                                wb += 4
+                        cl0 = c1  # done; skip the general loop
+                    for c in range(cl0, c1):
+                        xc = xoff + c * cstride
+                        wc = woff + c * wcs
+                        for t in range(ntap):
+                            xb = xc + toff[t]
+                            # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                            vprefetch(xs, xb + pfd)
+                            vprefetch(xs, xb + pfd + 1 * L)
+                            vprefetch(xs, xb + pfd + 2 * L)
+                            vprefetch(xs, xb + pfd + 3 * L)
+                            vprefetch(xs, xb + pfd + 4 * L)
+                            wb = wc + t * 4
+                            x0 = vload(xs, xb + ko0)
+                            x1 = vload(xs, xb + ko0 + 1 * L)
+                            x2 = vload(xs, xb + ko0 + 2 * L)
+                            x3 = vload(xs, xb + ko0 + 3 * L)
+                            w = vbroadcast(wp, wb + 0 + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            a0_2 = vfma(w, x2, a0_2)
+                            a0_3 = vfma(w, x3, a0_3)
+                            w = vbroadcast(wp, wb + 0 + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            a1_2 = vfma(w, x2, a1_2)
+                            a1_3 = vfma(w, x3, a1_3)
+                            w = vbroadcast(wp, wb + 0 + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            a2_2 = vfma(w, x2, a2_2)
+                            a2_3 = vfma(w, x3, a2_3)
+                            w = vbroadcast(wp, wb + 0 + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            a3_2 = vfma(w, x2, a3_2)
+                            a3_3 = vfma(w, x3, a3_3)
+                    if c1 < Cg:  # more chunks to come: park the partial sums
+                        vstore(acc, ab + 0 * T, a0_0)
+                        vstore(acc, ab + 0 * T + 1 * L, a0_1)
+                        vstore(acc, ab + 0 * T + 2 * L, a0_2)
+                        vstore(acc, ab + 0 * T + 3 * L, a0_3)
+                        vstore(acc, ab + 1 * T, a1_0)
+                        vstore(acc, ab + 1 * T + 1 * L, a1_1)
+                        vstore(acc, ab + 1 * T + 2 * L, a1_2)
+                        vstore(acc, ab + 1 * T + 3 * L, a1_3)
+                        vstore(acc, ab + 2 * T, a2_0)
+                        vstore(acc, ab + 2 * T + 1 * L, a2_1)
+                        vstore(acc, ab + 2 * T + 2 * L, a2_2)
+                        vstore(acc, ab + 2 * T + 3 * L, a2_3)
+                        vstore(acc, ab + 3 * T, a3_0)
+                        vstore(acc, ab + 3 * T + 1 * L, a3_1)
+                        vstore(acc, ab + 3 * T + 2 * L, a3_2)
+                        vstore(acc, ab + 3 * T + 3 * L, a3_3)
+                        continue
+                    if rp == OW and nk == 4 and q0 + T <= nr * OW:
+                        # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
+                        o = obase + q0
+                        vstore(of, o + 0 * ocs, a0_0)
+                        vstore(of, o + 0 * ocs + 1 * L, a0_1)
+                        vstore(of, o + 0 * ocs + 2 * L, a0_2)
+                        vstore(of, o + 0 * ocs + 3 * L, a0_3)
+                        vstore(of, o + 1 * ocs, a1_0)
+                        vstore(of, o + 1 * ocs + 1 * L, a1_1)
+                        vstore(of, o + 1 * ocs + 2 * L, a1_2)
+                        vstore(of, o + 1 * ocs + 3 * L, a1_3)
+                        vstore(of, o + 2 * ocs, a2_0)
+                        vstore(of, o + 2 * ocs + 1 * L, a2_1)
+                        vstore(of, o + 2 * ocs + 2 * L, a2_2)
+                        vstore(of, o + 2 * ocs + 3 * L, a2_3)
+                        vstore(of, o + 3 * ocs, a3_0)
+                        vstore(of, o + 3 * ocs + 1 * L, a3_1)
+                        vstore(of, o + 3 * ocs + 2 * L, a3_2)
+                        vstore(of, o + 3 * ocs + 3 * L, a3_3)
+                        continue
+                    # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+                    # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+                    r0 = q0 // rp
+                    s0 = r0 * rp - q0
+                    r = r0
+                    s = s0 - 0 * L
+                    while s + rp <= 0:
+                        s += rp
+                        r += 1
+                    while s < L and r < nr:
+                        lo = max(0, s)
+                        hi = min(L, s + OW)
+                        if hi > lo:
+                            o = obase + r * OW - s
+                            if 0 < nk:
+                                vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                            if 1 < nk:
+                                vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                            if 2 < nk:
+                                vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                            if 3 < nk:
+                                vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                        r += 1
+                        s += rp
+                    r = r0
+                    s = s0 - 1 * L
+                    while s + rp <= 0:
+                        s += rp
+                        r += 1
+                    while s < L and r < nr:
+                        lo = max(0, s)
+                        hi = min(L, s + OW)
+                        if hi > lo:
+                            o = obase + r * OW - s
+                            if 0 < nk:
+                                vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                            if 1 < nk:
+                                vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                            if 2 < nk:
+                                vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                            if 3 < nk:
+                                vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                        r += 1
+                        s += rp
+                    r = r0
+                    s = s0 - 2 * L
+                    while s + rp <= 0:
+                        s += rp
+                        r += 1
+                    while s < L and r < nr:
+                        lo = max(0, s)
+                        hi = min(L, s + OW)
+                        if hi > lo:
+                            o = obase + r * OW - s
+                            if 0 < nk:
+                                vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                            if 1 < nk:
+                                vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                            if 2 < nk:
+                                vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                            if 3 < nk:
+                                vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                        r += 1
+                        s += rp
+                    r = r0
+                    s = s0 - 3 * L
+                    while s + rp <= 0:
+                        s += rp
+                        r += 1
+                    while s < L and r < nr:
+                        lo = max(0, s)
+                        hi = min(L, s + OW)
+                        if hi > lo:
+                            o = obase + r * OW - s
+                            if 0 < nk:
+                                vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
+                            if 1 < nk:
+                                vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
+                            if 2 < nk:
+                                vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
+                            if 3 < nk:
+                                vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
+                        r += 1
+                        s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 3.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
+    acc and CC (the 1x1 channel chunking) are not used.
     """
     L = lanes(xs)
     T = 4 * L
@@ -2089,6 +2257,8 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
     ko0 = koff[0]
     ko1 = koff[1]
     ko2 = koff[2]
+    c0 = 0
+    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -2113,8 +2283,8 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a3_1 = a3_0
             a3_2 = a3_0
             a3_3 = a3_0
-            cl0 = 0
-            for c in range(cl0, Cg):
+            cl0 = c0
+            for c in range(cl0, c1):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -2284,17 +2454,20 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = any.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
+    acc and CC (the 1x1 channel chunking) are not used.
     """
     L = lanes(xs)
     T = 4 * L
     wcs = ntap * KW * 4
     pfd = PFD * cstride
+    c0 = 0
+    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -2319,8 +2492,8 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a3_1 = a3_0
             a3_2 = a3_0
             a3_3 = a3_0
-            cl0 = 0
-            for c in range(cl0, Cg):
+            cl0 = c0
+            for c in range(cl0, c1):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -2445,18 +2618,18 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs):
+def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
     """One tile of 4 x 4 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
-        _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
     elif KW == 3:
-        _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
     else:
-        _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, ps, pnext, pcs)
+        _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, chunk, scratch):
     """Parallel driver for _mk_kb4_nv4 (see the docstring of fastconv._cpu.conv_simd)."""
     KB = 4
     NV = 4
@@ -2481,7 +2654,12 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     of = out.reshape(-1)
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
-    pack = pack and ntap == 1 and KW == 1
+    # 1x1 (chunk > 0): tile-major in chunks of `chunk` input channels (see the
+    # micro-kernel); with more than ACC_KB K-blocks per task the partial sums would
+    # not fit in L1: one chunk of all channels (no partial sums)
+    CC = 0
+    if chunk > 0 and ntap == 1 and KW == 1:
+        CC = min(chunk, Cg) if kpg <= ACC_KB else Cg
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -2502,7 +2680,8 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
         nt = vlen_r // T
         toff = np.empty(ntap, np.int64)
         koff = np.empty(KW, np.int64)
-        pk = np.empty(Cg * T if pack else 1, wp.dtype)
+        # partial sums [K-block][KB][T] (chunked only), then the packed chunk [CC][T]
+        acc = np.empty(((kpg * KB if CC < Cg else 0) + CC) * T if CC > 0 else 1, wp.dtype)
         qs = vlen_r
         reach = 0
         if direct:
@@ -2568,22 +2747,8 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
             if qb <= qa:
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
-            if pack:
-                # 1x1: pack each tile's input, then run every K-block over it
-                # 1x1: the first K-block of each tile reads the strided input and
-                # packs it; the others stream the packed copy (contiguous: hardware
-                # prefetch, a page per few channels, no L2 re-reads at a large stride)
-                for q0 in range(qa, qb, T):
-                    _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb0 + 1, Kg, Cg,
-                            cstride, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0, ocs,
-                            pk, 0, T)
-                    if kb1 > kb0 + 1:
-                        _mk_kb4_nv4(pk, wp, bp, of, -q0 - toff[0], wblk, g * nkb, kb0 + 1, kb1, Kg,
-                                Cg, T, toff, ntap, koff, KW, q0, q0 + T, rp, OW, nr, obase0,
-                                ocs, pk, -1, 0)
-            else:
-                _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, -1, 0)
+            _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
+                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
 
 
 # (KB, NV) -> parallel driver
