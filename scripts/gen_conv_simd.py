@@ -305,8 +305,20 @@ def _vzero(dst, i, n):
 
 
 @njit(**INNER)
-def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
-            mapd, maph, mapw, jlo, jhi, plo):
+def _row_bits(bits, L, jlo, jhi):
+    """Lane masks of a row's vectors (the same for every row and task): bit k of
+    bits[v] is set when padded column v * L + k lies in [jlo, jhi).  Built once per
+    call: per-vector bounds and shifts cost more than the copy itself (21 % of a
+    grouped 28x28 call)."""
+    for v in range(bits.size):
+        lo = min(max(jlo - v * L, 0), L)
+        hi = min(max(jhi - v * L, 0), L)
+        bits[v] = (1 << hi) - (1 << lo) if hi > lo else 0
+
+
+@njit(**INNER)
+def _gather(xf, dims, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
+            mapd, maph, mapw, jlo, jhi, plo, bits):
     """Stride-1 rows: padded input rows of one task -> xs[Cg][KD][slab], rows of pitch rowp.
 
     Each row is written as whole vectors: lane k of the vector at padded column
@@ -317,10 +329,11 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
     modes other than zeros then fill their border columns through ``mapw``.
     Flat indices and inline vector code only: a row view (``x[n, c, d, h]``)
     or a call with array arguments costs atomic reference counts per row.
+    ``xf`` is the input flattened, ``dims`` its 5-D shape, ``bits`` the lane masks
+    of the row's vectors (:func:`_row_bits`).
     """
     L = lanes(xs)
-    N, C, D, H, W = x.shape
-    xf = x.reshape(-1)
+    N, C, D, H, W = dims
     cstride = KD * slab
     z = vzeros(xs)
     border = False  # any padded column outside [jlo, jhi) read from the input?
@@ -328,15 +341,7 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
         border = border or mapw[j] >= 0
     for j in range(jhi, min(rowp, Wp)):
         border = border or mapw[j] >= 0
-    # lane masks of the row's vectors (the same for every row): lanes whose padded
-    # column lies in [jlo, jhi), built once (per-vector bounds and shifts cost more
-    # than the copy itself: 21 % of a grouped 28x28 call)
     nvec = (rowp + L - 1) // L
-    bits = np.empty(nvec, np.int64)
-    for v in range(nvec):
-        lo = min(max(jlo - v * L, 0), L)
-        hi = min(max(jhi - v * L, 0), L)
-        bits[v] = (1 << hi) - (1 << lo) if hi > lo else 0
     for c in range(Cg):
         ci = g * Cg + c
         for kd in range(KD):
@@ -373,24 +378,22 @@ def _gather(x, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
 
 
 @njit(**INNER)
-def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq, Wp, slab,
-                    mapd, maph, mapw, jlo, jhi, plo):
-    """Strided rows: xs[Cg][KD][KH][slab], slab = [sw phases][nr rows][Wq] + slack.
+def _gather_strided(xf, dims, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq, Wp,
+                    slab, phs, mapd, maph, mapw, jlo, jhi, plo, sidx):
+    """Strided rows: xs[Cg][KD][KH][slab], slab = [sw phases of phs][nr rows][Wq] + slack.
 
     Row r of (kd, kh) is the padded input row (oh0 + r) * sh + kh * dh, split into
     sw column phases (phase p holds columns p, p + sw, ...), so that output row r,
     tap (kh, kw) reads a contiguous run and consecutive output rows are Wq apart.
     Padded columns [jlo, jhi) map to input column j - plo: that run is a strided
     copy done with vector gathers (no index-map lookups), the borders go through
-    ``mapw``.
+    ``mapw``.  A phase holds phs >= nr * Wq elements (the rows of the largest row
+    block, so that every task shares one layout); rows past nr are zeroed.
+    ``xf`` is the input flattened (flat indices: no per-row views and their
+    reference counts), ``sidx[k] = k * sw`` the gather's lane offsets.
     """
-    N, C, D, H, W = x.shape
-    xf = x.reshape(-1)  # flat indices: no per-row views (reference counts)
-    phs = nr * Wq
+    N, C, D, H, W = dims
     L = lanes(xs)
-    sidx = np.empty(L, np.int32)  # lane k of a phase run reads column k * sw
-    for k in range(L):
-        sidx[k] = k * sw
     for c in range(Cg):
         ci = g * Cg + c
         for kd in range(KD):
@@ -424,6 +427,9 @@ def _gather_strided(x, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq
                                 j = jj * sw + ph
                                 iw = mapw[j] if j < Wp else -1
                                 xs[dst + jj] = xf[src + iw] if iw >= 0 else 0
+                for ph in range(sw):
+                    for j in range(base + ph * phs + nr * Wq, base + (ph + 1) * phs):
+                        xs[j] = 0
                 for j in range(base + sw * phs, base + slab):
                     xs[j] = 0
 
@@ -464,6 +470,46 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
     CC = 0
     if chunk > 0 and ntap == 1 and KW == 1:
         CC = min(chunk, Cg) if kpg <= ACC_KB else Cg
+    # every layout below makes output pixel (r, ox) the virtual pixel r * rp + ox
+    # and tap (kd, kh, kw) a fixed offset toff[kd * KH + kh] + koff[kw] from it.  The
+    # layout of the largest row block serves every task, so these arrays and the
+    # gathers' lane masks are built once per call, not per task (allocations cost
+    # ~6 % of a grouped 28x28 call)
+    rp = pitch  # flat layouts: see conv_simd._pitch; strided: Wq
+    dims = x.shape
+    toff = np.empty(ntap, np.int64)
+    koff = np.empty(KW, np.int64)
+    slab = 0
+    phs = 0
+    if direct:
+        # unpadded, stride 1: the input read in place (rows of pitch W are contiguous)
+        for kd in range(KD):
+            for kh in range(KH):
+                toff[kd * KH + kh] = kd * dd * H * W + kh * dh * W
+        for k in range(KW):
+            koff[k] = k * dw
+    elif flat:
+        slab = (((rb + (KH - 1) * dh) * rp + T + (KW - 1) * dw + 16 + 15) // 16) * 16
+        for kd in range(KD):
+            for kh in range(KH):
+                toff[kd * KH + kh] = kd * slab + kh * dh * rp
+        for k in range(KW):
+            koff[k] = k * dw
+    else:
+        phs = rb * Wq
+        slab = ((sw * phs + T + (KW - 1) * dw + 16 + 15) // 16) * 16
+        for kd in range(KD):
+            for kh in range(KH):
+                toff[kd * KH + kh] = (kd * KH + kh) * slab
+        for k in range(KW):
+            koff[k] = ((k * dw) % sw) * phs + (k * dw) // sw
+    bits = np.empty((rp + L - 1) // L, np.int64)
+    _row_bits(bits, L, jlo, jhi)
+    sidx = np.empty(L, np.int32)  # lane k of a strided phase run reads column k * sw
+    for k in range(L):
+        sidx[k] = k * sw
+    nacc = ((kpg * KB if CC < Cg else 0) + CC) * T if CC > 0 else 1
+    acc1 = np.empty(1, wp.dtype)  # for the tasks without partial sums or a packed chunk
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -477,15 +523,10 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
         nr = min(OH, oh0 + rb) - oh0
         kb0 = kgi * kpg
         kb1 = min(nkb, kb0 + kpg)
-        # every layout below makes output pixel (r, ox) the virtual pixel r * rp + ox
-        # and tap (kd, kh, kw) a fixed offset toff[kd * KH + kh] + koff[kw] from it
-        rp = pitch  # flat layouts: see conv_simd._pitch; strided: Wq
         vlen_r = ((nr * rp + T - 1) // T) * T
         nt = vlen_r // T
-        toff = np.empty(ntap, np.int64)
-        koff = np.empty(KW, np.int64)
         # partial sums [K-block][KB][T] (chunked only), then the packed chunk [CC][T]
-        acc = np.empty(((kpg * KB if CC < Cg else 0) + CC) * T if CC > 0 else 1, wp.dtype)
+        acc = np.empty(nacc, wp.dtype) if CC > 0 else acc1
         qs = vlen_r
         reach = 0
         if direct:
@@ -494,11 +535,6 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
             # (last channel of the last image) read a zero-padded copy instead
             cstride = D * H * W
             xbase = (((n * C + g * Cg) * D + od * sd) * H + oh0) * W
-            for kd in range(KD):
-                for kh in range(KH):
-                    toff[kd * KH + kh] = kd * dd * H * W + kh * dh * W
-            for k in range(KW):
-                koff[k] = k * dw
             reach = toff[ntap - 1] + koff[KW - 1] + T  # read beyond a tile's start
             lim = xf.size - (xbase + (Cg - 1) * cstride) - reach + 1
             qs = min(nt, max(0, (lim + T - 1) // T)) * T  # tiles q0 < qs stay in bounds
@@ -506,29 +542,15 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
         else:
             xbase = 0
             if flat:
-                nrows = nr + (KH - 1) * dh
-                slab = ((nrows * rp + T + (KW - 1) * dw + 16 + 15) // 16) * 16
                 cstride = KD * slab
-                for kd in range(KD):
-                    for kh in range(KH):
-                        toff[kd * KH + kh] = kd * slab + kh * dh * rp
-                for k in range(KW):
-                    koff[k] = k * dw
                 src = _slot(scratch, Cg * cstride)
-                _gather(x, src, n, g, Cg, KD, od, sd, dd, oh0, nrows, rp, slab, Wp,
-                        mapd, maph, mapw, jlo, jhi, plo)
+                _gather(xf, dims, src, n, g, Cg, KD, od, sd, dd, oh0, nr + (KH - 1) * dh, rp,
+                        slab, Wp, mapd, maph, mapw, jlo, jhi, plo, bits)
             else:
-                phs = nr * Wq
-                slab = ((sw * phs + T + (KW - 1) * dw + 16 + 15) // 16) * 16
                 cstride = KD * KH * slab
-                for kd in range(KD):
-                    for kh in range(KH):
-                        toff[kd * KH + kh] = (kd * KH + kh) * slab
-                for k in range(KW):
-                    koff[k] = ((k * dw) % sw) * phs + (k * dw) // sw
                 src = _slot(scratch, Cg * cstride)
-                _gather_strided(x, src, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq,
-                                Wp, slab, mapd, maph, mapw, jlo, jhi, plo)
+                _gather_strided(xf, dims, src, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw,
+                                Wq, Wp, slab, phs, mapd, maph, mapw, jlo, jhi, plo, sidx)
         # segment 0: tiles [0, qs) from src; segment 1 (direct only): the tail tiles
         # [qs, vlen_r) from a zero-padded copy of the last channels' end
         qa = 0
