@@ -15,6 +15,7 @@ from reference import conv_nd
 
 from fastconv import _params, shapes
 from fastconv._cpu import conv_simd
+from fastconv._cpu._common import serial
 
 MODES = ["zeros", "reflect", "replicate", "circular"]
 
@@ -240,18 +241,15 @@ def test_mixed_input_dtype_cast(rng):
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
-@pytest.mark.parametrize("chunk, chunk_input", [(64, 8 << 20), (16, 8 << 20), (64, 0)])
-def test_pointwise_tile_major(dt, chunk, chunk_input, monkeypatch, rng):
-    """1x1 kernels with many input channels run tile-major with a packed input per tile:
-    several chunks with partial sums, a single chunk, and the K-block-count limit."""
-    monkeypatch.setattr(conv_simd, "_CHUNK", chunk)
-    monkeypatch.setattr(conv_simd, "_CHUNK_INPUT", chunk_input)
+def test_pointwise_tile_major(dt, rng):
+    """1x1 kernels with many input channels run tile-major with each tile's input packed;
+    whole tiles of gapless rows take plain stores, the others the lane-masked ones."""
     cases = [
         # x shape, K, stride, padding, groups
-        ((2, 16, 7, 9), 8, 1, 0, 1),  # _CHUNK_MIN channels; direct, last tile from a copy
-        ((1, 65, 5, 13), 13, 1, 0, 1),  # a last chunk of 1 (or 65 % 16) channels; K tail
-        ((2, 130, 9, 11), 64, 1, 0, 1),  # 8 K-blocks: partial sums for the whole task
-        ((1, 40, 6, 10), 72, 1, 0, 1),  # 9 K-blocks: one chunk of all channels
+        ((2, 16, 7, 9), 8, 1, 0, 1),  # _PACK_MIN channels; direct, last tile from a copy
+        ((1, 65, 5, 13), 13, 1, 0, 1),  # K tail (13): lane-masked stores for the last block
+        ((2, 130, 9, 11), 64, 1, 0, 1),  # 8 K-blocks
+        ((1, 40, 6, 10), 72, 1, 0, 1),  # 9 K-blocks
         ((1, 48, 11, 11), 24, 2, 0, 1),  # strided: gathered phases (rp == OW)
         ((2, 36, 7, 8), 20, 1, 1, 1),  # padded: rp != OW, lane-masked stores
         ((1, 64, 6, 7), 24, 1, 0, 2),  # 32 channels per group
@@ -262,15 +260,15 @@ def test_pointwise_tile_major(dt, chunk, chunk_input, monkeypatch, rng):
         w = rng.standard_normal((k, xs[1] // g, 1, 1)).astype(dt)
         b = rng.standard_normal(k).astype(dt)
         p = _params_for(x, w, b, s, pad, 1, g, "zeros")
-        cg = xs[1] // g
-        got = conv_simd._setup(p, 1, True, True, conv_simd._CHUNK_MIN, chunk, chunk_input)[8]
-        assert got == (chunk if x.nbytes <= chunk_input else cg)
+        assert conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN)[8]
         _check(x, w, b, stride=s, padding=pad, groups=g)
-    # fewer channels than _CHUNK_MIN, or a wider kernel: K-block-major (chunk 0)
+        with serial():  # one task per image: every K-block of a tile in one task
+            _check(x, w, b, stride=s, padding=pad, groups=g)
+    # fewer channels than _PACK_MIN: K-block-major
     x = rng.standard_normal((1, 15, 5, 5)).astype(dt)
     w = rng.standard_normal((8, 15, 1, 1)).astype(dt)
     p = _params_for(x, w, None, 1, 0, 1, 1, "zeros")
-    assert conv_simd._setup(p, 1, True, True, 16, chunk, chunk_input)[8] == 0
+    assert not conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN)[8]
     _check(x, w)
 
 

@@ -20,7 +20,6 @@ from ._simd import (
 INNER = dict(NJIT_OPTS, cache=False)
 PFC = 16  # prefetch distance in input channels (1x1 kernels)
 PFD = 2  # prefetch distance in input channels (other kernels)
-ACC_KB = 8  # 1x1: most K-blocks per task whose partial sums stay in L1 (8 x 1.5 KiB)
 
 
 @njit(**INNER)
@@ -188,427 +187,438 @@ def _gather_strided(xf, dims, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh,
 
 
 @njit(**INNER)
-def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
+def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 1.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
 
-    With CC > 0 (1x1 kernels with many input channels) the order is tile-major
-    instead: per tile, per chunk of CC input channels, every K-block.  The chunk's
-    first K-block reads the input at the channel stride and packs it to acc[pk0:]
-    ([CC][T]); the other K-blocks read that contiguous copy, which stays in L1 on
-    a few pages (the strided rows lie on a 4 KiB page per channel: TLB misses).
-    With CC < Cg the tile's partial sums wait in acc[:pk0] ([kb1 - kb0][KB][T])
-    between chunks.  Whole tiles of gapless rows (rp == OW) use plain stores.
+    With tm (1x1 kernels with many input channels) the order is tile-major
+    instead: per tile, every K-block.  The first K-block reads the tile's input
+    at the channel stride and packs it to pk ([Cg][T]); the other K-blocks read
+    that contiguous copy (hardware prefetch, a few pages instead of one 4 KiB
+    page per channel).  Whole tiles of gapless rows (rp == OW) use plain stores.
     """
     L = lanes(xs)
     T = 3 * L
     wcs = ntap * KW * 8
     pfd = PFD * cstride
     ko0 = koff[0]
-    tm = CC > 0  # tile-major, channel chunks
-    step = T if tm else max(T, qb - qa)
-    cc = CC if tm else Cg
+    step = T if tm else max(T, qb - qa)  # tile-major: one tile per sweep
     for qo in range(qa, qb, step):
-        q1 = min(qb, qo + step)
-        for c0 in range(0, Cg, cc):
-            c1 = min(Cg, c0 + cc)
-            for kbi in range(kb0, kb1):
-                ab = (kbi - kb0) * 8 * T
-                pk0 = (kb1 - kb0) * 8 * T if cc < Cg else 0  # packed chunk (behind the sums)
-                blk = gblk + kbi
-                woff = blk * wblk
-                boff = blk * 8
-                nk = min(Kg - kbi * 8, 8)
-                obase = obase0 + kbi * 8 * ocs
-                for q0 in range(qo, q1, T):
-                    xoff = xbase + q0
-                    if c0 > 0:  # partial sums of the earlier chunks
-                        a0_0 = vload(acc, ab + 0 * T)
-                        a0_1 = vload(acc, ab + 0 * T + 1 * L)
-                        a0_2 = vload(acc, ab + 0 * T + 2 * L)
-                        a1_0 = vload(acc, ab + 1 * T)
-                        a1_1 = vload(acc, ab + 1 * T + 1 * L)
-                        a1_2 = vload(acc, ab + 1 * T + 2 * L)
-                        a2_0 = vload(acc, ab + 2 * T)
-                        a2_1 = vload(acc, ab + 2 * T + 1 * L)
-                        a2_2 = vload(acc, ab + 2 * T + 2 * L)
-                        a3_0 = vload(acc, ab + 3 * T)
-                        a3_1 = vload(acc, ab + 3 * T + 1 * L)
-                        a3_2 = vload(acc, ab + 3 * T + 2 * L)
-                        a4_0 = vload(acc, ab + 4 * T)
-                        a4_1 = vload(acc, ab + 4 * T + 1 * L)
-                        a4_2 = vload(acc, ab + 4 * T + 2 * L)
-                        a5_0 = vload(acc, ab + 5 * T)
-                        a5_1 = vload(acc, ab + 5 * T + 1 * L)
-                        a5_2 = vload(acc, ab + 5 * T + 2 * L)
-                        a6_0 = vload(acc, ab + 6 * T)
-                        a6_1 = vload(acc, ab + 6 * T + 1 * L)
-                        a6_2 = vload(acc, ab + 6 * T + 2 * L)
-                        a7_0 = vload(acc, ab + 7 * T)
-                        a7_1 = vload(acc, ab + 7 * T + 1 * L)
-                        a7_2 = vload(acc, ab + 7 * T + 2 * L)
-                    else:
-                        a0_0 = vbroadcast(bp, boff + 0)
-                        a0_1 = a0_0
-                        a0_2 = a0_0
-                        a1_0 = vbroadcast(bp, boff + 1)
-                        a1_1 = a1_0
-                        a1_2 = a1_0
-                        a2_0 = vbroadcast(bp, boff + 2)
-                        a2_1 = a2_0
-                        a2_2 = a2_0
-                        a3_0 = vbroadcast(bp, boff + 3)
-                        a3_1 = a3_0
-                        a3_2 = a3_0
-                        a4_0 = vbroadcast(bp, boff + 4)
-                        a4_1 = a4_0
-                        a4_2 = a4_0
-                        a5_0 = vbroadcast(bp, boff + 5)
-                        a5_1 = a5_0
-                        a5_2 = a5_0
-                        a6_0 = vbroadcast(bp, boff + 6)
-                        a6_1 = a6_0
-                        a6_2 = a6_0
-                        a7_0 = vbroadcast(bp, boff + 7)
-                        a7_1 = a7_0
-                        a7_2 = a7_0
-                    cl0 = c0
-                    if ntap == 1:
-                        xb = xoff + toff[0] + c0 * cstride
-                        wb = woff + c0 * 8
-                        n1 = c1 - c0
-                        if CC == 0:  # K-block-major: channels stream from L2 at a large stride
-                            pfo = PFC * cstride
-                            for c in range(n1):
-                                vprefetch(xs, xb + pfo)
-                                vprefetch(xs, xb + pfo + 1 * L)
-                                vprefetch(xs, xb + pfo + 2 * L)
-                                x0 = vload(xs, xb)
-                                x1 = vload(xs, xb + 1 * L)
-                                x2 = vload(xs, xb + 2 * L)
-                                w = vbroadcast(wp, wb + 0)
-                                a0_0 = vfma(w, x0, a0_0)
-                                a0_1 = vfma(w, x1, a0_1)
-                                a0_2 = vfma(w, x2, a0_2)
-                                w = vbroadcast(wp, wb + 1)
-                                a1_0 = vfma(w, x0, a1_0)
-                                a1_1 = vfma(w, x1, a1_1)
-                                a1_2 = vfma(w, x2, a1_2)
-                                w = vbroadcast(wp, wb + 2)
-                                a2_0 = vfma(w, x0, a2_0)
-                                a2_1 = vfma(w, x1, a2_1)
-                                a2_2 = vfma(w, x2, a2_2)
-                                w = vbroadcast(wp, wb + 3)
-                                a3_0 = vfma(w, x0, a3_0)
-                                a3_1 = vfma(w, x1, a3_1)
-                                a3_2 = vfma(w, x2, a3_2)
-                                w = vbroadcast(wp, wb + 4)
-                                a4_0 = vfma(w, x0, a4_0)
-                                a4_1 = vfma(w, x1, a4_1)
-                                a4_2 = vfma(w, x2, a4_2)
-                                w = vbroadcast(wp, wb + 5)
-                                a5_0 = vfma(w, x0, a5_0)
-                                a5_1 = vfma(w, x1, a5_1)
-                                a5_2 = vfma(w, x2, a5_2)
-                                w = vbroadcast(wp, wb + 6)
-                                a6_0 = vfma(w, x0, a6_0)
-                                a6_1 = vfma(w, x1, a6_1)
-                                a6_2 = vfma(w, x2, a6_2)
-                                w = vbroadcast(wp, wb + 7)
-                                a7_0 = vfma(w, x0, a7_0)
-                                a7_1 = vfma(w, x1, a7_1)
-                                a7_2 = vfma(w, x2, a7_2)
-                                xb += cstride
-                                wb += 8
-                        elif kbi == kb0:  # first K-block of the chunk: also pack its input to acc[pk0:]
-                            pfo = PFC * cstride
-                            pb = pk0
-                            for c in range(n1):
-                                vprefetch(xs, xb + pfo)
-                                vprefetch(xs, xb + pfo + 1 * L)
-                                vprefetch(xs, xb + pfo + 2 * L)
-                                x0 = vload(xs, xb)
-                                x1 = vload(xs, xb + 1 * L)
-                                x2 = vload(xs, xb + 2 * L)
-                                vstore(acc, pb, x0)
-                                vstore(acc, pb + 1 * L, x1)
-                                vstore(acc, pb + 2 * L, x2)
-                                w = vbroadcast(wp, wb + 0)
-                                a0_0 = vfma(w, x0, a0_0)
-                                a0_1 = vfma(w, x1, a0_1)
-                                a0_2 = vfma(w, x2, a0_2)
-                                w = vbroadcast(wp, wb + 1)
-                                a1_0 = vfma(w, x0, a1_0)
-                                a1_1 = vfma(w, x1, a1_1)
-                                a1_2 = vfma(w, x2, a1_2)
-                                w = vbroadcast(wp, wb + 2)
-                                a2_0 = vfma(w, x0, a2_0)
-                                a2_1 = vfma(w, x1, a2_1)
-                                a2_2 = vfma(w, x2, a2_2)
-                                w = vbroadcast(wp, wb + 3)
-                                a3_0 = vfma(w, x0, a3_0)
-                                a3_1 = vfma(w, x1, a3_1)
-                                a3_2 = vfma(w, x2, a3_2)
-                                w = vbroadcast(wp, wb + 4)
-                                a4_0 = vfma(w, x0, a4_0)
-                                a4_1 = vfma(w, x1, a4_1)
-                                a4_2 = vfma(w, x2, a4_2)
-                                w = vbroadcast(wp, wb + 5)
-                                a5_0 = vfma(w, x0, a5_0)
-                                a5_1 = vfma(w, x1, a5_1)
-                                a5_2 = vfma(w, x2, a5_2)
-                                w = vbroadcast(wp, wb + 6)
-                                a6_0 = vfma(w, x0, a6_0)
-                                a6_1 = vfma(w, x1, a6_1)
-                                a6_2 = vfma(w, x2, a6_2)
-                                w = vbroadcast(wp, wb + 7)
-                                a7_0 = vfma(w, x0, a7_0)
-                                a7_1 = vfma(w, x1, a7_1)
-                                a7_2 = vfma(w, x2, a7_2)
-                                xb += cstride
-                                pb += T
-                                wb += 8
-                        else:  # the packed chunk: contiguous, in L1, on few pages (TLB)
-                            xb = pk0
-                            for c in range(n1):
-                                x0 = vload(acc, xb)
-                                x1 = vload(acc, xb + 1 * L)
-                                x2 = vload(acc, xb + 2 * L)
-                                w = vbroadcast(wp, wb + 0)
-                                a0_0 = vfma(w, x0, a0_0)
-                                a0_1 = vfma(w, x1, a0_1)
-                                a0_2 = vfma(w, x2, a0_2)
-                                w = vbroadcast(wp, wb + 1)
-                                a1_0 = vfma(w, x0, a1_0)
-                                a1_1 = vfma(w, x1, a1_1)
-                                a1_2 = vfma(w, x2, a1_2)
-                                w = vbroadcast(wp, wb + 2)
-                                a2_0 = vfma(w, x0, a2_0)
-                                a2_1 = vfma(w, x1, a2_1)
-                                a2_2 = vfma(w, x2, a2_2)
-                                w = vbroadcast(wp, wb + 3)
-                                a3_0 = vfma(w, x0, a3_0)
-                                a3_1 = vfma(w, x1, a3_1)
-                                a3_2 = vfma(w, x2, a3_2)
-                                w = vbroadcast(wp, wb + 4)
-                                a4_0 = vfma(w, x0, a4_0)
-                                a4_1 = vfma(w, x1, a4_1)
-                                a4_2 = vfma(w, x2, a4_2)
-                                w = vbroadcast(wp, wb + 5)
-                                a5_0 = vfma(w, x0, a5_0)
-                                a5_1 = vfma(w, x1, a5_1)
-                                a5_2 = vfma(w, x2, a5_2)
-                                w = vbroadcast(wp, wb + 6)
-                                a6_0 = vfma(w, x0, a6_0)
-                                a6_1 = vfma(w, x1, a6_1)
-                                a6_2 = vfma(w, x2, a6_2)
-                                w = vbroadcast(wp, wb + 7)
-                                a7_0 = vfma(w, x0, a7_0)
-                                a7_1 = vfma(w, x1, a7_1)
-                                a7_2 = vfma(w, x2, a7_2)
-                                xb += T
-                                wb += 8
-                        cl0 = c1  # done; skip the general loop
-                    for c in range(cl0, c1):
-                        xc = xoff + c * cstride
-                        wc = woff + c * wcs
-                        for t in range(ntap):
-                            xb = xc + toff[t]
-                            # the rows of a channel a few ahead: L2 -> L1 before they are needed
-                            vprefetch(xs, xb + pfd)
-                            vprefetch(xs, xb + pfd + 1 * L)
-                            vprefetch(xs, xb + pfd + 2 * L)
-                            vprefetch(xs, xb + pfd + 3 * L)
-                            wb = wc + t * 8
-                            x0 = vload(xs, xb + ko0)
-                            x1 = vload(xs, xb + ko0 + 1 * L)
-                            x2 = vload(xs, xb + ko0 + 2 * L)
-                            w = vbroadcast(wp, wb + 0 + 0)
+        for kbi in range(kb0, kb1):
+            blk = gblk + kbi
+            woff = blk * wblk
+            boff = blk * 8
+            nk = min(Kg - kbi * 8, 8)
+            obase = obase0 + kbi * 8 * ocs
+            for q0 in range(qo, min(qb, qo + step), T):
+                xoff = xbase + q0
+                a0_0 = vbroadcast(bp, boff + 0)
+                a0_1 = a0_0
+                a0_2 = a0_0
+                a1_0 = vbroadcast(bp, boff + 1)
+                a1_1 = a1_0
+                a1_2 = a1_0
+                a2_0 = vbroadcast(bp, boff + 2)
+                a2_1 = a2_0
+                a2_2 = a2_0
+                a3_0 = vbroadcast(bp, boff + 3)
+                a3_1 = a3_0
+                a3_2 = a3_0
+                a4_0 = vbroadcast(bp, boff + 4)
+                a4_1 = a4_0
+                a4_2 = a4_0
+                a5_0 = vbroadcast(bp, boff + 5)
+                a5_1 = a5_0
+                a5_2 = a5_0
+                a6_0 = vbroadcast(bp, boff + 6)
+                a6_1 = a6_0
+                a6_2 = a6_0
+                a7_0 = vbroadcast(bp, boff + 7)
+                a7_1 = a7_0
+                a7_2 = a7_0
+                cl0 = 0
+                if ntap == 1:
+                    xb = xoff + toff[0]
+                    wb = woff
+                    if tm == 0:  # K-block-major: channels stream from L2 at a large stride
+                        pfo = PFC * cstride
+                        for c in range(Cg):
+                            vprefetch(xs, xb + pfo)
+                            vprefetch(xs, xb + pfo + 1 * L)
+                            vprefetch(xs, xb + pfo + 2 * L)
+                            x0 = vload(xs, xb)
+                            x1 = vload(xs, xb + 1 * L)
+                            x2 = vload(xs, xb + 2 * L)
+                            w = vbroadcast(wp, wb + 0)
                             a0_0 = vfma(w, x0, a0_0)
                             a0_1 = vfma(w, x1, a0_1)
                             a0_2 = vfma(w, x2, a0_2)
-                            w = vbroadcast(wp, wb + 0 + 1)
+                            w = vbroadcast(wp, wb + 1)
                             a1_0 = vfma(w, x0, a1_0)
                             a1_1 = vfma(w, x1, a1_1)
                             a1_2 = vfma(w, x2, a1_2)
-                            w = vbroadcast(wp, wb + 0 + 2)
+                            w = vbroadcast(wp, wb + 2)
                             a2_0 = vfma(w, x0, a2_0)
                             a2_1 = vfma(w, x1, a2_1)
                             a2_2 = vfma(w, x2, a2_2)
-                            w = vbroadcast(wp, wb + 0 + 3)
+                            w = vbroadcast(wp, wb + 3)
                             a3_0 = vfma(w, x0, a3_0)
                             a3_1 = vfma(w, x1, a3_1)
                             a3_2 = vfma(w, x2, a3_2)
-                            w = vbroadcast(wp, wb + 0 + 4)
+                            w = vbroadcast(wp, wb + 4)
                             a4_0 = vfma(w, x0, a4_0)
                             a4_1 = vfma(w, x1, a4_1)
                             a4_2 = vfma(w, x2, a4_2)
-                            w = vbroadcast(wp, wb + 0 + 5)
+                            w = vbroadcast(wp, wb + 5)
                             a5_0 = vfma(w, x0, a5_0)
                             a5_1 = vfma(w, x1, a5_1)
                             a5_2 = vfma(w, x2, a5_2)
-                            w = vbroadcast(wp, wb + 0 + 6)
+                            w = vbroadcast(wp, wb + 6)
                             a6_0 = vfma(w, x0, a6_0)
                             a6_1 = vfma(w, x1, a6_1)
                             a6_2 = vfma(w, x2, a6_2)
-                            w = vbroadcast(wp, wb + 0 + 7)
+                            w = vbroadcast(wp, wb + 7)
                             a7_0 = vfma(w, x0, a7_0)
                             a7_1 = vfma(w, x1, a7_1)
                             a7_2 = vfma(w, x2, a7_2)
-                    if c1 < Cg:  # more chunks to come: park the partial sums
-                        vstore(acc, ab + 0 * T, a0_0)
-                        vstore(acc, ab + 0 * T + 1 * L, a0_1)
-                        vstore(acc, ab + 0 * T + 2 * L, a0_2)
-                        vstore(acc, ab + 1 * T, a1_0)
-                        vstore(acc, ab + 1 * T + 1 * L, a1_1)
-                        vstore(acc, ab + 1 * T + 2 * L, a1_2)
-                        vstore(acc, ab + 2 * T, a2_0)
-                        vstore(acc, ab + 2 * T + 1 * L, a2_1)
-                        vstore(acc, ab + 2 * T + 2 * L, a2_2)
-                        vstore(acc, ab + 3 * T, a3_0)
-                        vstore(acc, ab + 3 * T + 1 * L, a3_1)
-                        vstore(acc, ab + 3 * T + 2 * L, a3_2)
-                        vstore(acc, ab + 4 * T, a4_0)
-                        vstore(acc, ab + 4 * T + 1 * L, a4_1)
-                        vstore(acc, ab + 4 * T + 2 * L, a4_2)
-                        vstore(acc, ab + 5 * T, a5_0)
-                        vstore(acc, ab + 5 * T + 1 * L, a5_1)
-                        vstore(acc, ab + 5 * T + 2 * L, a5_2)
-                        vstore(acc, ab + 6 * T, a6_0)
-                        vstore(acc, ab + 6 * T + 1 * L, a6_1)
-                        vstore(acc, ab + 6 * T + 2 * L, a6_2)
-                        vstore(acc, ab + 7 * T, a7_0)
-                        vstore(acc, ab + 7 * T + 1 * L, a7_1)
-                        vstore(acc, ab + 7 * T + 2 * L, a7_2)
-                        continue
-                    if rp == OW and nk == 8 and q0 + T <= nr * OW:
-                        # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
-                        o = obase + q0
-                        vstore(of, o + 0 * ocs, a0_0)
-                        vstore(of, o + 0 * ocs + 1 * L, a0_1)
-                        vstore(of, o + 0 * ocs + 2 * L, a0_2)
-                        vstore(of, o + 1 * ocs, a1_0)
-                        vstore(of, o + 1 * ocs + 1 * L, a1_1)
-                        vstore(of, o + 1 * ocs + 2 * L, a1_2)
-                        vstore(of, o + 2 * ocs, a2_0)
-                        vstore(of, o + 2 * ocs + 1 * L, a2_1)
-                        vstore(of, o + 2 * ocs + 2 * L, a2_2)
-                        vstore(of, o + 3 * ocs, a3_0)
-                        vstore(of, o + 3 * ocs + 1 * L, a3_1)
-                        vstore(of, o + 3 * ocs + 2 * L, a3_2)
-                        vstore(of, o + 4 * ocs, a4_0)
-                        vstore(of, o + 4 * ocs + 1 * L, a4_1)
-                        vstore(of, o + 4 * ocs + 2 * L, a4_2)
-                        vstore(of, o + 5 * ocs, a5_0)
-                        vstore(of, o + 5 * ocs + 1 * L, a5_1)
-                        vstore(of, o + 5 * ocs + 2 * L, a5_2)
-                        vstore(of, o + 6 * ocs, a6_0)
-                        vstore(of, o + 6 * ocs + 1 * L, a6_1)
-                        vstore(of, o + 6 * ocs + 2 * L, a6_2)
-                        vstore(of, o + 7 * ocs, a7_0)
-                        vstore(of, o + 7 * ocs + 1 * L, a7_1)
-                        vstore(of, o + 7 * ocs + 2 * L, a7_2)
-                        continue
-                    # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
-                    # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-                    r0 = q0 // rp
-                    s0 = r0 * rp - q0
-                    r = r0
-                    s = s0 - 0 * L
-                    while s + rp <= 0:
-                        s += rp
-                        r += 1
-                    while s < L and r < nr:
-                        lo = max(0, s)
-                        hi = min(L, s + OW)
-                        if hi > lo:
-                            o = obase + r * OW - s
-                            if 0 < nk:
-                                vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                            if 1 < nk:
-                                vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                            if 2 < nk:
-                                vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                            if 3 < nk:
-                                vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                            if 4 < nk:
-                                vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                            if 5 < nk:
-                                vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                            if 6 < nk:
-                                vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                            if 7 < nk:
-                                vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
-                        r += 1
-                        s += rp
-                    r = r0
-                    s = s0 - 1 * L
-                    while s + rp <= 0:
-                        s += rp
-                        r += 1
-                    while s < L and r < nr:
-                        lo = max(0, s)
-                        hi = min(L, s + OW)
-                        if hi > lo:
-                            o = obase + r * OW - s
-                            if 0 < nk:
-                                vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                            if 1 < nk:
-                                vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                            if 2 < nk:
-                                vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                            if 3 < nk:
-                                vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                            if 4 < nk:
-                                vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                            if 5 < nk:
-                                vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                            if 6 < nk:
-                                vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                            if 7 < nk:
-                                vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
-                        r += 1
-                        s += rp
-                    r = r0
-                    s = s0 - 2 * L
-                    while s + rp <= 0:
-                        s += rp
-                        r += 1
-                    while s < L and r < nr:
-                        lo = max(0, s)
-                        hi = min(L, s + OW)
-                        if hi > lo:
-                            o = obase + r * OW - s
-                            if 0 < nk:
-                                vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                            if 1 < nk:
-                                vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                            if 2 < nk:
-                                vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                            if 3 < nk:
-                                vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                            if 4 < nk:
-                                vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                            if 5 < nk:
-                                vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                            if 6 < nk:
-                                vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                            if 7 < nk:
-                                vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
-                        r += 1
-                        s += rp
+                            xb += cstride
+                            wb += 8
+                    elif kbi == kb0:  # first K-block of the tile: also pack its input to pk
+                        pfo = PFC * cstride
+                        pb = 0
+                        for c in range(Cg):
+                            vprefetch(xs, xb + pfo)
+                            vprefetch(xs, xb + pfo + 1 * L)
+                            vprefetch(xs, xb + pfo + 2 * L)
+                            x0 = vload(xs, xb)
+                            x1 = vload(xs, xb + 1 * L)
+                            x2 = vload(xs, xb + 2 * L)
+                            vstore(pk, pb, x0)
+                            vstore(pk, pb + 1 * L, x1)
+                            vstore(pk, pb + 2 * L, x2)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            a0_2 = vfma(w, x2, a0_2)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            a1_2 = vfma(w, x2, a1_2)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            a2_2 = vfma(w, x2, a2_2)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            a3_2 = vfma(w, x2, a3_2)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            a4_1 = vfma(w, x1, a4_1)
+                            a4_2 = vfma(w, x2, a4_2)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            a5_1 = vfma(w, x1, a5_1)
+                            a5_2 = vfma(w, x2, a5_2)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            a6_1 = vfma(w, x1, a6_1)
+                            a6_2 = vfma(w, x2, a6_2)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            a7_1 = vfma(w, x1, a7_1)
+                            a7_2 = vfma(w, x2, a7_2)
+                            xb += cstride
+                            pb += T
+                            wb += 8
+                    else:  # the packed tile: contiguous, streams from L1/L2; two channels per trip
+                        xb = 0  # (4-10 % faster than one for 1x1 at 28x28 and 56x56, fp32 and fp64)
+                        for c in range(Cg // 2):
+                            x0 = vload(pk, xb)
+                            x1 = vload(pk, xb + 1 * L)
+                            x2 = vload(pk, xb + 2 * L)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            a0_2 = vfma(w, x2, a0_2)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            a1_2 = vfma(w, x2, a1_2)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            a2_2 = vfma(w, x2, a2_2)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            a3_2 = vfma(w, x2, a3_2)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            a4_1 = vfma(w, x1, a4_1)
+                            a4_2 = vfma(w, x2, a4_2)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            a5_1 = vfma(w, x1, a5_1)
+                            a5_2 = vfma(w, x2, a5_2)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            a6_1 = vfma(w, x1, a6_1)
+                            a6_2 = vfma(w, x2, a6_2)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            a7_1 = vfma(w, x1, a7_1)
+                            a7_2 = vfma(w, x2, a7_2)
+                            x0 = vload(pk, xb + 1 * T)
+                            x1 = vload(pk, xb + 1 * T + 1 * L)
+                            x2 = vload(pk, xb + 1 * T + 2 * L)
+                            w = vbroadcast(wp, wb + 8)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            a0_2 = vfma(w, x2, a0_2)
+                            w = vbroadcast(wp, wb + 9)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            a1_2 = vfma(w, x2, a1_2)
+                            w = vbroadcast(wp, wb + 10)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            a2_2 = vfma(w, x2, a2_2)
+                            w = vbroadcast(wp, wb + 11)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            a3_2 = vfma(w, x2, a3_2)
+                            w = vbroadcast(wp, wb + 12)
+                            a4_0 = vfma(w, x0, a4_0)
+                            a4_1 = vfma(w, x1, a4_1)
+                            a4_2 = vfma(w, x2, a4_2)
+                            w = vbroadcast(wp, wb + 13)
+                            a5_0 = vfma(w, x0, a5_0)
+                            a5_1 = vfma(w, x1, a5_1)
+                            a5_2 = vfma(w, x2, a5_2)
+                            w = vbroadcast(wp, wb + 14)
+                            a6_0 = vfma(w, x0, a6_0)
+                            a6_1 = vfma(w, x1, a6_1)
+                            a6_2 = vfma(w, x2, a6_2)
+                            w = vbroadcast(wp, wb + 15)
+                            a7_0 = vfma(w, x0, a7_0)
+                            a7_1 = vfma(w, x1, a7_1)
+                            a7_2 = vfma(w, x2, a7_2)
+                            xb += 2 * T
+                            wb += 16
+                        for c in range(Cg % 2):
+                            x0 = vload(pk, xb)
+                            x1 = vload(pk, xb + 1 * L)
+                            x2 = vload(pk, xb + 2 * L)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            a0_2 = vfma(w, x2, a0_2)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            a1_2 = vfma(w, x2, a1_2)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            a2_2 = vfma(w, x2, a2_2)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            a3_2 = vfma(w, x2, a3_2)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            a4_1 = vfma(w, x1, a4_1)
+                            a4_2 = vfma(w, x2, a4_2)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            a5_1 = vfma(w, x1, a5_1)
+                            a5_2 = vfma(w, x2, a5_2)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            a6_1 = vfma(w, x1, a6_1)
+                            a6_2 = vfma(w, x2, a6_2)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            a7_1 = vfma(w, x1, a7_1)
+                            a7_2 = vfma(w, x2, a7_2)
+                            xb += T
+                            wb += 8
+                    cl0 = Cg  # done; skip the general loop
+                for c in range(cl0, Cg):
+                    xc = xoff + c * cstride
+                    wc = woff + c * wcs
+                    for t in range(ntap):
+                        xb = xc + toff[t]
+                        # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                        vprefetch(xs, xb + pfd)
+                        vprefetch(xs, xb + pfd + 1 * L)
+                        vprefetch(xs, xb + pfd + 2 * L)
+                        vprefetch(xs, xb + pfd + 3 * L)
+                        wb = wc + t * 8
+                        x0 = vload(xs, xb + ko0)
+                        x1 = vload(xs, xb + ko0 + 1 * L)
+                        x2 = vload(xs, xb + ko0 + 2 * L)
+                        w = vbroadcast(wp, wb + 0 + 0)
+                        a0_0 = vfma(w, x0, a0_0)
+                        a0_1 = vfma(w, x1, a0_1)
+                        a0_2 = vfma(w, x2, a0_2)
+                        w = vbroadcast(wp, wb + 0 + 1)
+                        a1_0 = vfma(w, x0, a1_0)
+                        a1_1 = vfma(w, x1, a1_1)
+                        a1_2 = vfma(w, x2, a1_2)
+                        w = vbroadcast(wp, wb + 0 + 2)
+                        a2_0 = vfma(w, x0, a2_0)
+                        a2_1 = vfma(w, x1, a2_1)
+                        a2_2 = vfma(w, x2, a2_2)
+                        w = vbroadcast(wp, wb + 0 + 3)
+                        a3_0 = vfma(w, x0, a3_0)
+                        a3_1 = vfma(w, x1, a3_1)
+                        a3_2 = vfma(w, x2, a3_2)
+                        w = vbroadcast(wp, wb + 0 + 4)
+                        a4_0 = vfma(w, x0, a4_0)
+                        a4_1 = vfma(w, x1, a4_1)
+                        a4_2 = vfma(w, x2, a4_2)
+                        w = vbroadcast(wp, wb + 0 + 5)
+                        a5_0 = vfma(w, x0, a5_0)
+                        a5_1 = vfma(w, x1, a5_1)
+                        a5_2 = vfma(w, x2, a5_2)
+                        w = vbroadcast(wp, wb + 0 + 6)
+                        a6_0 = vfma(w, x0, a6_0)
+                        a6_1 = vfma(w, x1, a6_1)
+                        a6_2 = vfma(w, x2, a6_2)
+                        w = vbroadcast(wp, wb + 0 + 7)
+                        a7_0 = vfma(w, x0, a7_0)
+                        a7_1 = vfma(w, x1, a7_1)
+                        a7_2 = vfma(w, x2, a7_2)
+                if rp == OW and nk == 8 and q0 + T <= nr * OW:
+                    # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
+                    o = obase + q0
+                    vstore(of, o + 0 * ocs, a0_0)
+                    vstore(of, o + 0 * ocs + 1 * L, a0_1)
+                    vstore(of, o + 0 * ocs + 2 * L, a0_2)
+                    vstore(of, o + 1 * ocs, a1_0)
+                    vstore(of, o + 1 * ocs + 1 * L, a1_1)
+                    vstore(of, o + 1 * ocs + 2 * L, a1_2)
+                    vstore(of, o + 2 * ocs, a2_0)
+                    vstore(of, o + 2 * ocs + 1 * L, a2_1)
+                    vstore(of, o + 2 * ocs + 2 * L, a2_2)
+                    vstore(of, o + 3 * ocs, a3_0)
+                    vstore(of, o + 3 * ocs + 1 * L, a3_1)
+                    vstore(of, o + 3 * ocs + 2 * L, a3_2)
+                    vstore(of, o + 4 * ocs, a4_0)
+                    vstore(of, o + 4 * ocs + 1 * L, a4_1)
+                    vstore(of, o + 4 * ocs + 2 * L, a4_2)
+                    vstore(of, o + 5 * ocs, a5_0)
+                    vstore(of, o + 5 * ocs + 1 * L, a5_1)
+                    vstore(of, o + 5 * ocs + 2 * L, a5_2)
+                    vstore(of, o + 6 * ocs, a6_0)
+                    vstore(of, o + 6 * ocs + 1 * L, a6_1)
+                    vstore(of, o + 6 * ocs + 2 * L, a6_2)
+                    vstore(of, o + 7 * ocs, a7_0)
+                    vstore(of, o + 7 * ocs + 1 * L, a7_1)
+                    vstore(of, o + 7 * ocs + 2 * L, a7_2)
+                    continue
+                # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+                # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+                r0 = q0 // rp
+                s0 = r0 * rp - q0
+                r = r0
+                s = s0 - 0 * L
+                while s + rp <= 0:
+                    s += rp
+                    r += 1
+                while s < L and r < nr:
+                    lo = max(0, s)
+                    hi = min(L, s + OW)
+                    if hi > lo:
+                        o = obase + r * OW - s
+                        if 0 < nk:
+                            vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                        if 1 < nk:
+                            vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                        if 2 < nk:
+                            vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                        if 3 < nk:
+                            vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                        if 4 < nk:
+                            vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                        if 5 < nk:
+                            vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                        if 6 < nk:
+                            vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                        if 7 < nk:
+                            vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    r += 1
+                    s += rp
+                r = r0
+                s = s0 - 1 * L
+                while s + rp <= 0:
+                    s += rp
+                    r += 1
+                while s < L and r < nr:
+                    lo = max(0, s)
+                    hi = min(L, s + OW)
+                    if hi > lo:
+                        o = obase + r * OW - s
+                        if 0 < nk:
+                            vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                        if 1 < nk:
+                            vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                        if 2 < nk:
+                            vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                        if 3 < nk:
+                            vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                        if 4 < nk:
+                            vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                        if 5 < nk:
+                            vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                        if 6 < nk:
+                            vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                        if 7 < nk:
+                            vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                    r += 1
+                    s += rp
+                r = r0
+                s = s0 - 2 * L
+                while s + rp <= 0:
+                    s += rp
+                    r += 1
+                while s < L and r < nr:
+                    lo = max(0, s)
+                    hi = min(L, s + OW)
+                    if hi > lo:
+                        o = obase + r * OW - s
+                        if 0 < nk:
+                            vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                        if 1 < nk:
+                            vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                        if 2 < nk:
+                            vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                        if 3 < nk:
+                            vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                        if 4 < nk:
+                            vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
+                        if 5 < nk:
+                            vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
+                        if 6 < nk:
+                            vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
+                        if 7 < nk:
+                            vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                    r += 1
+                    s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
+def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 3.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    acc and CC (the 1x1 channel chunking) are not used.
+    pk and tm (the 1x1 tile-major path) are not used.
     """
     L = lanes(xs)
     T = 3 * L
@@ -617,8 +627,6 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
     ko0 = koff[0]
     ko1 = koff[1]
     ko2 = koff[2]
-    c0 = 0
-    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -651,8 +659,8 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a7_0 = vbroadcast(bp, boff + 7)
             a7_1 = a7_0
             a7_2 = a7_0
-            cl0 = c0
-            for c in range(cl0, c1):
+            cl0 = 0
+            for c in range(cl0, Cg):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -858,13 +866,13 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
+def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 5.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    acc and CC (the 1x1 channel chunking) are not used.
+    pk and tm (the 1x1 tile-major path) are not used.
     """
     L = lanes(xs)
     T = 3 * L
@@ -875,8 +883,6 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
     ko2 = koff[2]
     ko3 = koff[3]
     ko4 = koff[4]
-    c0 = 0
-    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -909,8 +915,8 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a7_0 = vbroadcast(bp, boff + 7)
             a7_1 = a7_0
             a7_2 = a7_0
-            cl0 = c0
-            for c in range(cl0, c1):
+            cl0 = 0
+            for c in range(cl0, Cg):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -1186,13 +1192,13 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
+def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 7.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    acc and CC (the 1x1 channel chunking) are not used.
+    pk and tm (the 1x1 tile-major path) are not used.
     """
     L = lanes(xs)
     T = 3 * L
@@ -1205,8 +1211,6 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
     ko4 = koff[4]
     ko5 = koff[5]
     ko6 = koff[6]
-    c0 = 0
-    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -1239,8 +1243,8 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a7_0 = vbroadcast(bp, boff + 7)
             a7_1 = a7_0
             a7_2 = a7_0
-            cl0 = c0
-            for c in range(cl0, c1):
+            cl0 = 0
+            for c in range(cl0, Cg):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -1586,20 +1590,18 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
+def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = any.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    acc and CC (the 1x1 channel chunking) are not used.
+    pk and tm (the 1x1 tile-major path) are not used.
     """
     L = lanes(xs)
     T = 3 * L
     wcs = ntap * KW * 8
     pfd = PFD * cstride
-    c0 = 0
-    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -1632,8 +1634,8 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a7_0 = vbroadcast(bp, boff + 7)
             a7_1 = a7_0
             a7_2 = a7_0
-            cl0 = c0
-            for c in range(cl0, c1):
+            cl0 = 0
+            for c in range(cl0, Cg):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -1772,22 +1774,22 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
+def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
     """One tile of 8 x 3 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
-        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
+        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
     elif KW == 3:
-        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
+        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
     elif KW == 5:
-        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
+        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
     elif KW == 7:
-        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
+        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
     else:
-        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
+        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, pitch, chunk, scratch):
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
     """Parallel driver for _mk_kb8_nv3 (see the docstring of fastconv._cpu.conv_simd)."""
     KB = 8
     NV = 3
@@ -1812,12 +1814,8 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     of = out.reshape(-1)
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
-    # 1x1 (chunk > 0): tile-major in chunks of `chunk` input channels (see the
-    # micro-kernel); with more than ACC_KB K-blocks per task the partial sums would
-    # not fit in L1: one chunk of all channels (no partial sums)
-    CC = 0
-    if chunk > 0 and ntap == 1 and KW == 1:
-        CC = min(chunk, Cg) if kpg <= ACC_KB else Cg
+    # 1x1 with many input channels: tile-major with a packed tile (see the micro-kernel)
+    tm = 1 if pack and ntap == 1 and KW == 1 else 0
     # every layout below makes output pixel (r, ox) the virtual pixel r * rp + ox
     # and tap (kd, kh, kw) a fixed offset toff[kd * KH + kh] + koff[kw] from it.  The
     # layout of the largest row block serves every task, so these arrays and the
@@ -1856,8 +1854,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     sidx = np.empty(L, np.int32)  # lane k of a strided phase run reads column k * sw
     for k in range(L):
         sidx[k] = k * sw
-    nacc = ((kpg * KB if CC < Cg else 0) + CC) * T if CC > 0 else 1
-    acc1 = np.empty(1, wp.dtype)  # for the tasks without partial sums or a packed chunk
+    pk1 = np.empty(1, wp.dtype)  # for the tasks without a packed tile
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -1873,8 +1870,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
         kb1 = min(nkb, kb0 + kpg)
         vlen_r = ((nr * rp + T - 1) // T) * T
         nt = vlen_r // T
-        # partial sums [K-block][KB][T] (chunked only), then the packed chunk [CC][T]
-        acc = np.empty(nacc, wp.dtype) if CC > 0 else acc1
+        pk = np.empty(Cg * T, wp.dtype) if tm else pk1  # the packed tile [Cg][T]
         qs = vlen_r
         reach = 0
         if direct:
@@ -1922,355 +1918,360 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
             _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
+                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
 
 
 @njit(**INNER)
-def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
+def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 1.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
 
-    With CC > 0 (1x1 kernels with many input channels) the order is tile-major
-    instead: per tile, per chunk of CC input channels, every K-block.  The chunk's
-    first K-block reads the input at the channel stride and packs it to acc[pk0:]
-    ([CC][T]); the other K-blocks read that contiguous copy, which stays in L1 on
-    a few pages (the strided rows lie on a 4 KiB page per channel: TLB misses).
-    With CC < Cg the tile's partial sums wait in acc[:pk0] ([kb1 - kb0][KB][T])
-    between chunks.  Whole tiles of gapless rows (rp == OW) use plain stores.
+    With tm (1x1 kernels with many input channels) the order is tile-major
+    instead: per tile, every K-block.  The first K-block reads the tile's input
+    at the channel stride and packs it to pk ([Cg][T]); the other K-blocks read
+    that contiguous copy (hardware prefetch, a few pages instead of one 4 KiB
+    page per channel).  Whole tiles of gapless rows (rp == OW) use plain stores.
     """
     L = lanes(xs)
     T = 4 * L
     wcs = ntap * KW * 4
     pfd = PFD * cstride
     ko0 = koff[0]
-    tm = CC > 0  # tile-major, channel chunks
-    step = T if tm else max(T, qb - qa)
-    cc = CC if tm else Cg
+    step = T if tm else max(T, qb - qa)  # tile-major: one tile per sweep
     for qo in range(qa, qb, step):
-        q1 = min(qb, qo + step)
-        for c0 in range(0, Cg, cc):
-            c1 = min(Cg, c0 + cc)
-            for kbi in range(kb0, kb1):
-                ab = (kbi - kb0) * 4 * T
-                pk0 = (kb1 - kb0) * 4 * T if cc < Cg else 0  # packed chunk (behind the sums)
-                blk = gblk + kbi
-                woff = blk * wblk
-                boff = blk * 4
-                nk = min(Kg - kbi * 4, 4)
-                obase = obase0 + kbi * 4 * ocs
-                for q0 in range(qo, q1, T):
-                    xoff = xbase + q0
-                    if c0 > 0:  # partial sums of the earlier chunks
-                        a0_0 = vload(acc, ab + 0 * T)
-                        a0_1 = vload(acc, ab + 0 * T + 1 * L)
-                        a0_2 = vload(acc, ab + 0 * T + 2 * L)
-                        a0_3 = vload(acc, ab + 0 * T + 3 * L)
-                        a1_0 = vload(acc, ab + 1 * T)
-                        a1_1 = vload(acc, ab + 1 * T + 1 * L)
-                        a1_2 = vload(acc, ab + 1 * T + 2 * L)
-                        a1_3 = vload(acc, ab + 1 * T + 3 * L)
-                        a2_0 = vload(acc, ab + 2 * T)
-                        a2_1 = vload(acc, ab + 2 * T + 1 * L)
-                        a2_2 = vload(acc, ab + 2 * T + 2 * L)
-                        a2_3 = vload(acc, ab + 2 * T + 3 * L)
-                        a3_0 = vload(acc, ab + 3 * T)
-                        a3_1 = vload(acc, ab + 3 * T + 1 * L)
-                        a3_2 = vload(acc, ab + 3 * T + 2 * L)
-                        a3_3 = vload(acc, ab + 3 * T + 3 * L)
-                    else:
-                        a0_0 = vbroadcast(bp, boff + 0)
-                        a0_1 = a0_0
-                        a0_2 = a0_0
-                        a0_3 = a0_0
-                        a1_0 = vbroadcast(bp, boff + 1)
-                        a1_1 = a1_0
-                        a1_2 = a1_0
-                        a1_3 = a1_0
-                        a2_0 = vbroadcast(bp, boff + 2)
-                        a2_1 = a2_0
-                        a2_2 = a2_0
-                        a2_3 = a2_0
-                        a3_0 = vbroadcast(bp, boff + 3)
-                        a3_1 = a3_0
-                        a3_2 = a3_0
-                        a3_3 = a3_0
-                    cl0 = c0
-                    if ntap == 1:
-                        xb = xoff + toff[0] + c0 * cstride
-                        wb = woff + c0 * 4
-                        n1 = c1 - c0
-                        if CC == 0:  # K-block-major: channels stream from L2 at a large stride
-                            pfo = PFC * cstride
-                            for c in range(n1):
-                                vprefetch(xs, xb + pfo)
-                                vprefetch(xs, xb + pfo + 1 * L)
-                                vprefetch(xs, xb + pfo + 2 * L)
-                                vprefetch(xs, xb + pfo + 3 * L)
-                                x0 = vload(xs, xb)
-                                x1 = vload(xs, xb + 1 * L)
-                                x2 = vload(xs, xb + 2 * L)
-                                x3 = vload(xs, xb + 3 * L)
-                                w = vbroadcast(wp, wb + 0)
-                                a0_0 = vfma(w, x0, a0_0)
-                                a0_1 = vfma(w, x1, a0_1)
-                                a0_2 = vfma(w, x2, a0_2)
-                                a0_3 = vfma(w, x3, a0_3)
-                                w = vbroadcast(wp, wb + 1)
-                                a1_0 = vfma(w, x0, a1_0)
-                                a1_1 = vfma(w, x1, a1_1)
-                                a1_2 = vfma(w, x2, a1_2)
-                                a1_3 = vfma(w, x3, a1_3)
-                                w = vbroadcast(wp, wb + 2)
-                                a2_0 = vfma(w, x0, a2_0)
-                                a2_1 = vfma(w, x1, a2_1)
-                                a2_2 = vfma(w, x2, a2_2)
-                                a2_3 = vfma(w, x3, a2_3)
-                                w = vbroadcast(wp, wb + 3)
-                                a3_0 = vfma(w, x0, a3_0)
-                                a3_1 = vfma(w, x1, a3_1)
-                                a3_2 = vfma(w, x2, a3_2)
-                                a3_3 = vfma(w, x3, a3_3)
-                                xb += cstride
-                                wb += 4
-                        elif kbi == kb0:  # first K-block of the chunk: also pack its input to acc[pk0:]
-                            pfo = PFC * cstride
-                            pb = pk0
-                            for c in range(n1):
-                                vprefetch(xs, xb + pfo)
-                                vprefetch(xs, xb + pfo + 1 * L)
-                                vprefetch(xs, xb + pfo + 2 * L)
-                                vprefetch(xs, xb + pfo + 3 * L)
-                                x0 = vload(xs, xb)
-                                x1 = vload(xs, xb + 1 * L)
-                                x2 = vload(xs, xb + 2 * L)
-                                x3 = vload(xs, xb + 3 * L)
-                                vstore(acc, pb, x0)
-                                vstore(acc, pb + 1 * L, x1)
-                                vstore(acc, pb + 2 * L, x2)
-                                vstore(acc, pb + 3 * L, x3)
-                                w = vbroadcast(wp, wb + 0)
-                                a0_0 = vfma(w, x0, a0_0)
-                                a0_1 = vfma(w, x1, a0_1)
-                                a0_2 = vfma(w, x2, a0_2)
-                                a0_3 = vfma(w, x3, a0_3)
-                                w = vbroadcast(wp, wb + 1)
-                                a1_0 = vfma(w, x0, a1_0)
-                                a1_1 = vfma(w, x1, a1_1)
-                                a1_2 = vfma(w, x2, a1_2)
-                                a1_3 = vfma(w, x3, a1_3)
-                                w = vbroadcast(wp, wb + 2)
-                                a2_0 = vfma(w, x0, a2_0)
-                                a2_1 = vfma(w, x1, a2_1)
-                                a2_2 = vfma(w, x2, a2_2)
-                                a2_3 = vfma(w, x3, a2_3)
-                                w = vbroadcast(wp, wb + 3)
-                                a3_0 = vfma(w, x0, a3_0)
-                                a3_1 = vfma(w, x1, a3_1)
-                                a3_2 = vfma(w, x2, a3_2)
-                                a3_3 = vfma(w, x3, a3_3)
-                                xb += cstride
-                                pb += T
-                                wb += 4
-                        else:  # the packed chunk: contiguous, in L1, on few pages (TLB)
-                            xb = pk0
-                            for c in range(n1):
-                                x0 = vload(acc, xb)
-                                x1 = vload(acc, xb + 1 * L)
-                                x2 = vload(acc, xb + 2 * L)
-                                x3 = vload(acc, xb + 3 * L)
-                                w = vbroadcast(wp, wb + 0)
-                                a0_0 = vfma(w, x0, a0_0)
-                                a0_1 = vfma(w, x1, a0_1)
-                                a0_2 = vfma(w, x2, a0_2)
-                                a0_3 = vfma(w, x3, a0_3)
-                                w = vbroadcast(wp, wb + 1)
-                                a1_0 = vfma(w, x0, a1_0)
-                                a1_1 = vfma(w, x1, a1_1)
-                                a1_2 = vfma(w, x2, a1_2)
-                                a1_3 = vfma(w, x3, a1_3)
-                                w = vbroadcast(wp, wb + 2)
-                                a2_0 = vfma(w, x0, a2_0)
-                                a2_1 = vfma(w, x1, a2_1)
-                                a2_2 = vfma(w, x2, a2_2)
-                                a2_3 = vfma(w, x3, a2_3)
-                                w = vbroadcast(wp, wb + 3)
-                                a3_0 = vfma(w, x0, a3_0)
-                                a3_1 = vfma(w, x1, a3_1)
-                                a3_2 = vfma(w, x2, a3_2)
-                                a3_3 = vfma(w, x3, a3_3)
-                                xb += T
-                                wb += 4
-                        cl0 = c1  # done; skip the general loop
-                    for c in range(cl0, c1):
-                        xc = xoff + c * cstride
-                        wc = woff + c * wcs
-                        for t in range(ntap):
-                            xb = xc + toff[t]
-                            # the rows of a channel a few ahead: L2 -> L1 before they are needed
-                            vprefetch(xs, xb + pfd)
-                            vprefetch(xs, xb + pfd + 1 * L)
-                            vprefetch(xs, xb + pfd + 2 * L)
-                            vprefetch(xs, xb + pfd + 3 * L)
-                            vprefetch(xs, xb + pfd + 4 * L)
-                            wb = wc + t * 4
-                            x0 = vload(xs, xb + ko0)
-                            x1 = vload(xs, xb + ko0 + 1 * L)
-                            x2 = vload(xs, xb + ko0 + 2 * L)
-                            x3 = vload(xs, xb + ko0 + 3 * L)
-                            w = vbroadcast(wp, wb + 0 + 0)
+        for kbi in range(kb0, kb1):
+            blk = gblk + kbi
+            woff = blk * wblk
+            boff = blk * 4
+            nk = min(Kg - kbi * 4, 4)
+            obase = obase0 + kbi * 4 * ocs
+            for q0 in range(qo, min(qb, qo + step), T):
+                xoff = xbase + q0
+                a0_0 = vbroadcast(bp, boff + 0)
+                a0_1 = a0_0
+                a0_2 = a0_0
+                a0_3 = a0_0
+                a1_0 = vbroadcast(bp, boff + 1)
+                a1_1 = a1_0
+                a1_2 = a1_0
+                a1_3 = a1_0
+                a2_0 = vbroadcast(bp, boff + 2)
+                a2_1 = a2_0
+                a2_2 = a2_0
+                a2_3 = a2_0
+                a3_0 = vbroadcast(bp, boff + 3)
+                a3_1 = a3_0
+                a3_2 = a3_0
+                a3_3 = a3_0
+                cl0 = 0
+                if ntap == 1:
+                    xb = xoff + toff[0]
+                    wb = woff
+                    if tm == 0:  # K-block-major: channels stream from L2 at a large stride
+                        pfo = PFC * cstride
+                        for c in range(Cg):
+                            vprefetch(xs, xb + pfo)
+                            vprefetch(xs, xb + pfo + 1 * L)
+                            vprefetch(xs, xb + pfo + 2 * L)
+                            vprefetch(xs, xb + pfo + 3 * L)
+                            x0 = vload(xs, xb)
+                            x1 = vload(xs, xb + 1 * L)
+                            x2 = vload(xs, xb + 2 * L)
+                            x3 = vload(xs, xb + 3 * L)
+                            w = vbroadcast(wp, wb + 0)
                             a0_0 = vfma(w, x0, a0_0)
                             a0_1 = vfma(w, x1, a0_1)
                             a0_2 = vfma(w, x2, a0_2)
                             a0_3 = vfma(w, x3, a0_3)
-                            w = vbroadcast(wp, wb + 0 + 1)
+                            w = vbroadcast(wp, wb + 1)
                             a1_0 = vfma(w, x0, a1_0)
                             a1_1 = vfma(w, x1, a1_1)
                             a1_2 = vfma(w, x2, a1_2)
                             a1_3 = vfma(w, x3, a1_3)
-                            w = vbroadcast(wp, wb + 0 + 2)
+                            w = vbroadcast(wp, wb + 2)
                             a2_0 = vfma(w, x0, a2_0)
                             a2_1 = vfma(w, x1, a2_1)
                             a2_2 = vfma(w, x2, a2_2)
                             a2_3 = vfma(w, x3, a2_3)
-                            w = vbroadcast(wp, wb + 0 + 3)
+                            w = vbroadcast(wp, wb + 3)
                             a3_0 = vfma(w, x0, a3_0)
                             a3_1 = vfma(w, x1, a3_1)
                             a3_2 = vfma(w, x2, a3_2)
                             a3_3 = vfma(w, x3, a3_3)
-                    if c1 < Cg:  # more chunks to come: park the partial sums
-                        vstore(acc, ab + 0 * T, a0_0)
-                        vstore(acc, ab + 0 * T + 1 * L, a0_1)
-                        vstore(acc, ab + 0 * T + 2 * L, a0_2)
-                        vstore(acc, ab + 0 * T + 3 * L, a0_3)
-                        vstore(acc, ab + 1 * T, a1_0)
-                        vstore(acc, ab + 1 * T + 1 * L, a1_1)
-                        vstore(acc, ab + 1 * T + 2 * L, a1_2)
-                        vstore(acc, ab + 1 * T + 3 * L, a1_3)
-                        vstore(acc, ab + 2 * T, a2_0)
-                        vstore(acc, ab + 2 * T + 1 * L, a2_1)
-                        vstore(acc, ab + 2 * T + 2 * L, a2_2)
-                        vstore(acc, ab + 2 * T + 3 * L, a2_3)
-                        vstore(acc, ab + 3 * T, a3_0)
-                        vstore(acc, ab + 3 * T + 1 * L, a3_1)
-                        vstore(acc, ab + 3 * T + 2 * L, a3_2)
-                        vstore(acc, ab + 3 * T + 3 * L, a3_3)
-                        continue
-                    if rp == OW and nk == 4 and q0 + T <= nr * OW:
-                        # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
-                        o = obase + q0
-                        vstore(of, o + 0 * ocs, a0_0)
-                        vstore(of, o + 0 * ocs + 1 * L, a0_1)
-                        vstore(of, o + 0 * ocs + 2 * L, a0_2)
-                        vstore(of, o + 0 * ocs + 3 * L, a0_3)
-                        vstore(of, o + 1 * ocs, a1_0)
-                        vstore(of, o + 1 * ocs + 1 * L, a1_1)
-                        vstore(of, o + 1 * ocs + 2 * L, a1_2)
-                        vstore(of, o + 1 * ocs + 3 * L, a1_3)
-                        vstore(of, o + 2 * ocs, a2_0)
-                        vstore(of, o + 2 * ocs + 1 * L, a2_1)
-                        vstore(of, o + 2 * ocs + 2 * L, a2_2)
-                        vstore(of, o + 2 * ocs + 3 * L, a2_3)
-                        vstore(of, o + 3 * ocs, a3_0)
-                        vstore(of, o + 3 * ocs + 1 * L, a3_1)
-                        vstore(of, o + 3 * ocs + 2 * L, a3_2)
-                        vstore(of, o + 3 * ocs + 3 * L, a3_3)
-                        continue
-                    # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
-                    # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
-                    r0 = q0 // rp
-                    s0 = r0 * rp - q0
-                    r = r0
-                    s = s0 - 0 * L
-                    while s + rp <= 0:
-                        s += rp
-                        r += 1
-                    while s < L and r < nr:
-                        lo = max(0, s)
-                        hi = min(L, s + OW)
-                        if hi > lo:
-                            o = obase + r * OW - s
-                            if 0 < nk:
-                                vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                            if 1 < nk:
-                                vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                            if 2 < nk:
-                                vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                            if 3 < nk:
-                                vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                        r += 1
-                        s += rp
-                    r = r0
-                    s = s0 - 1 * L
-                    while s + rp <= 0:
-                        s += rp
-                        r += 1
-                    while s < L and r < nr:
-                        lo = max(0, s)
-                        hi = min(L, s + OW)
-                        if hi > lo:
-                            o = obase + r * OW - s
-                            if 0 < nk:
-                                vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                            if 1 < nk:
-                                vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                            if 2 < nk:
-                                vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                            if 3 < nk:
-                                vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                        r += 1
-                        s += rp
-                    r = r0
-                    s = s0 - 2 * L
-                    while s + rp <= 0:
-                        s += rp
-                        r += 1
-                    while s < L and r < nr:
-                        lo = max(0, s)
-                        hi = min(L, s + OW)
-                        if hi > lo:
-                            o = obase + r * OW - s
-                            if 0 < nk:
-                                vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                            if 1 < nk:
-                                vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                            if 2 < nk:
-                                vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                            if 3 < nk:
-                                vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                        r += 1
-                        s += rp
-                    r = r0
-                    s = s0 - 3 * L
-                    while s + rp <= 0:
-                        s += rp
-                        r += 1
-                    while s < L and r < nr:
-                        lo = max(0, s)
-                        hi = min(L, s + OW)
-                        if hi > lo:
-                            o = obase + r * OW - s
-                            if 0 < nk:
-                                vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
-                            if 1 < nk:
-                                vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
-                            if 2 < nk:
-                                vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
-                            if 3 < nk:
-                                vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
-                        r += 1
-                        s += rp
+                            xb += cstride
+                            wb += 4
+                    elif kbi == kb0:  # first K-block of the tile: also pack its input to pk
+                        pfo = PFC * cstride
+                        pb = 0
+                        for c in range(Cg):
+                            vprefetch(xs, xb + pfo)
+                            vprefetch(xs, xb + pfo + 1 * L)
+                            vprefetch(xs, xb + pfo + 2 * L)
+                            vprefetch(xs, xb + pfo + 3 * L)
+                            x0 = vload(xs, xb)
+                            x1 = vload(xs, xb + 1 * L)
+                            x2 = vload(xs, xb + 2 * L)
+                            x3 = vload(xs, xb + 3 * L)
+                            vstore(pk, pb, x0)
+                            vstore(pk, pb + 1 * L, x1)
+                            vstore(pk, pb + 2 * L, x2)
+                            vstore(pk, pb + 3 * L, x3)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            a0_2 = vfma(w, x2, a0_2)
+                            a0_3 = vfma(w, x3, a0_3)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            a1_2 = vfma(w, x2, a1_2)
+                            a1_3 = vfma(w, x3, a1_3)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            a2_2 = vfma(w, x2, a2_2)
+                            a2_3 = vfma(w, x3, a2_3)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            a3_2 = vfma(w, x2, a3_2)
+                            a3_3 = vfma(w, x3, a3_3)
+                            xb += cstride
+                            pb += T
+                            wb += 4
+                    else:  # the packed tile: contiguous, streams from L1/L2; two channels per trip
+                        xb = 0  # (4-10 % faster than one for 1x1 at 28x28 and 56x56, fp32 and fp64)
+                        for c in range(Cg // 2):
+                            x0 = vload(pk, xb)
+                            x1 = vload(pk, xb + 1 * L)
+                            x2 = vload(pk, xb + 2 * L)
+                            x3 = vload(pk, xb + 3 * L)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            a0_2 = vfma(w, x2, a0_2)
+                            a0_3 = vfma(w, x3, a0_3)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            a1_2 = vfma(w, x2, a1_2)
+                            a1_3 = vfma(w, x3, a1_3)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            a2_2 = vfma(w, x2, a2_2)
+                            a2_3 = vfma(w, x3, a2_3)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            a3_2 = vfma(w, x2, a3_2)
+                            a3_3 = vfma(w, x3, a3_3)
+                            x0 = vload(pk, xb + 1 * T)
+                            x1 = vload(pk, xb + 1 * T + 1 * L)
+                            x2 = vload(pk, xb + 1 * T + 2 * L)
+                            x3 = vload(pk, xb + 1 * T + 3 * L)
+                            w = vbroadcast(wp, wb + 4)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            a0_2 = vfma(w, x2, a0_2)
+                            a0_3 = vfma(w, x3, a0_3)
+                            w = vbroadcast(wp, wb + 5)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            a1_2 = vfma(w, x2, a1_2)
+                            a1_3 = vfma(w, x3, a1_3)
+                            w = vbroadcast(wp, wb + 6)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            a2_2 = vfma(w, x2, a2_2)
+                            a2_3 = vfma(w, x3, a2_3)
+                            w = vbroadcast(wp, wb + 7)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            a3_2 = vfma(w, x2, a3_2)
+                            a3_3 = vfma(w, x3, a3_3)
+                            xb += 2 * T
+                            wb += 8
+                        for c in range(Cg % 2):
+                            x0 = vload(pk, xb)
+                            x1 = vload(pk, xb + 1 * L)
+                            x2 = vload(pk, xb + 2 * L)
+                            x3 = vload(pk, xb + 3 * L)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            a0_2 = vfma(w, x2, a0_2)
+                            a0_3 = vfma(w, x3, a0_3)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            a1_2 = vfma(w, x2, a1_2)
+                            a1_3 = vfma(w, x3, a1_3)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            a2_2 = vfma(w, x2, a2_2)
+                            a2_3 = vfma(w, x3, a2_3)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            a3_2 = vfma(w, x2, a3_2)
+                            a3_3 = vfma(w, x3, a3_3)
+                            xb += T
+                            wb += 4
+                    cl0 = Cg  # done; skip the general loop
+                for c in range(cl0, Cg):
+                    xc = xoff + c * cstride
+                    wc = woff + c * wcs
+                    for t in range(ntap):
+                        xb = xc + toff[t]
+                        # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                        vprefetch(xs, xb + pfd)
+                        vprefetch(xs, xb + pfd + 1 * L)
+                        vprefetch(xs, xb + pfd + 2 * L)
+                        vprefetch(xs, xb + pfd + 3 * L)
+                        vprefetch(xs, xb + pfd + 4 * L)
+                        wb = wc + t * 4
+                        x0 = vload(xs, xb + ko0)
+                        x1 = vload(xs, xb + ko0 + 1 * L)
+                        x2 = vload(xs, xb + ko0 + 2 * L)
+                        x3 = vload(xs, xb + ko0 + 3 * L)
+                        w = vbroadcast(wp, wb + 0 + 0)
+                        a0_0 = vfma(w, x0, a0_0)
+                        a0_1 = vfma(w, x1, a0_1)
+                        a0_2 = vfma(w, x2, a0_2)
+                        a0_3 = vfma(w, x3, a0_3)
+                        w = vbroadcast(wp, wb + 0 + 1)
+                        a1_0 = vfma(w, x0, a1_0)
+                        a1_1 = vfma(w, x1, a1_1)
+                        a1_2 = vfma(w, x2, a1_2)
+                        a1_3 = vfma(w, x3, a1_3)
+                        w = vbroadcast(wp, wb + 0 + 2)
+                        a2_0 = vfma(w, x0, a2_0)
+                        a2_1 = vfma(w, x1, a2_1)
+                        a2_2 = vfma(w, x2, a2_2)
+                        a2_3 = vfma(w, x3, a2_3)
+                        w = vbroadcast(wp, wb + 0 + 3)
+                        a3_0 = vfma(w, x0, a3_0)
+                        a3_1 = vfma(w, x1, a3_1)
+                        a3_2 = vfma(w, x2, a3_2)
+                        a3_3 = vfma(w, x3, a3_3)
+                if rp == OW and nk == 4 and q0 + T <= nr * OW:
+                    # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
+                    o = obase + q0
+                    vstore(of, o + 0 * ocs, a0_0)
+                    vstore(of, o + 0 * ocs + 1 * L, a0_1)
+                    vstore(of, o + 0 * ocs + 2 * L, a0_2)
+                    vstore(of, o + 0 * ocs + 3 * L, a0_3)
+                    vstore(of, o + 1 * ocs, a1_0)
+                    vstore(of, o + 1 * ocs + 1 * L, a1_1)
+                    vstore(of, o + 1 * ocs + 2 * L, a1_2)
+                    vstore(of, o + 1 * ocs + 3 * L, a1_3)
+                    vstore(of, o + 2 * ocs, a2_0)
+                    vstore(of, o + 2 * ocs + 1 * L, a2_1)
+                    vstore(of, o + 2 * ocs + 2 * L, a2_2)
+                    vstore(of, o + 2 * ocs + 3 * L, a2_3)
+                    vstore(of, o + 3 * ocs, a3_0)
+                    vstore(of, o + 3 * ocs + 1 * L, a3_1)
+                    vstore(of, o + 3 * ocs + 2 * L, a3_2)
+                    vstore(of, o + 3 * ocs + 3 * L, a3_3)
+                    continue
+                # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+                # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+                r0 = q0 // rp
+                s0 = r0 * rp - q0
+                r = r0
+                s = s0 - 0 * L
+                while s + rp <= 0:
+                    s += rp
+                    r += 1
+                while s < L and r < nr:
+                    lo = max(0, s)
+                    hi = min(L, s + OW)
+                    if hi > lo:
+                        o = obase + r * OW - s
+                        if 0 < nk:
+                            vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                        if 1 < nk:
+                            vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                        if 2 < nk:
+                            vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                        if 3 < nk:
+                            vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    r += 1
+                    s += rp
+                r = r0
+                s = s0 - 1 * L
+                while s + rp <= 0:
+                    s += rp
+                    r += 1
+                while s < L and r < nr:
+                    lo = max(0, s)
+                    hi = min(L, s + OW)
+                    if hi > lo:
+                        o = obase + r * OW - s
+                        if 0 < nk:
+                            vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                        if 1 < nk:
+                            vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                        if 2 < nk:
+                            vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                        if 3 < nk:
+                            vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    r += 1
+                    s += rp
+                r = r0
+                s = s0 - 2 * L
+                while s + rp <= 0:
+                    s += rp
+                    r += 1
+                while s < L and r < nr:
+                    lo = max(0, s)
+                    hi = min(L, s + OW)
+                    if hi > lo:
+                        o = obase + r * OW - s
+                        if 0 < nk:
+                            vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                        if 1 < nk:
+                            vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                        if 2 < nk:
+                            vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                        if 3 < nk:
+                            vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                    r += 1
+                    s += rp
+                r = r0
+                s = s0 - 3 * L
+                while s + rp <= 0:
+                    s += rp
+                    r += 1
+                while s < L and r < nr:
+                    lo = max(0, s)
+                    hi = min(L, s + OW)
+                    if hi > lo:
+                        o = obase + r * OW - s
+                        if 0 < nk:
+                            vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
+                        if 1 < nk:
+                            vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
+                        if 2 < nk:
+                            vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
+                        if 3 < nk:
+                            vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
+                    r += 1
+                    s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
+def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = 3.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    acc and CC (the 1x1 channel chunking) are not used.
+    pk and tm (the 1x1 tile-major path) are not used.
     """
     L = lanes(xs)
     T = 4 * L
@@ -2279,8 +2280,6 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
     ko0 = koff[0]
     ko1 = koff[1]
     ko2 = koff[2]
-    c0 = 0
-    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -2305,8 +2304,8 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a3_1 = a3_0
             a3_2 = a3_0
             a3_3 = a3_0
-            cl0 = c0
-            for c in range(cl0, c1):
+            cl0 = 0
+            for c in range(cl0, Cg):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -2476,20 +2475,18 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
+def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
     """Tiles [qa, qb) x K-blocks [kb0, kb1) of 4 channels x 4 vectors, KW = any.
 
     K-block-major: the block's packed weights stay in L1 while the input streams
     (measured faster than tile-major).  One call per task and segment: every call
     of a Numba function costs atomic reference counts on its array arguments.
-    acc and CC (the 1x1 channel chunking) are not used.
+    pk and tm (the 1x1 tile-major path) are not used.
     """
     L = lanes(xs)
     T = 4 * L
     wcs = ntap * KW * 4
     pfd = PFD * cstride
-    c0 = 0
-    c1 = Cg
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -2514,8 +2511,8 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             a3_1 = a3_0
             a3_2 = a3_0
             a3_3 = a3_0
-            cl0 = c0
-            for c in range(cl0, c1):
+            cl0 = 0
+            for c in range(cl0, Cg):
                 xc = xoff + c * cstride
                 wc = woff + c * wcs
                 for t in range(ntap):
@@ -2640,18 +2637,18 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC):
+def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
     """One tile of 4 x 4 vectors: the micro-kernel for KW (unrolled) or the loop."""
     if KW == 1:
-        _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
+        _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
     elif KW == 3:
-        _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
+        _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
     else:
-        _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
+        _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, pitch, chunk, scratch):
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
     """Parallel driver for _mk_kb4_nv4 (see the docstring of fastconv._cpu.conv_simd)."""
     KB = 4
     NV = 4
@@ -2676,12 +2673,8 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     of = out.reshape(-1)
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
-    # 1x1 (chunk > 0): tile-major in chunks of `chunk` input channels (see the
-    # micro-kernel); with more than ACC_KB K-blocks per task the partial sums would
-    # not fit in L1: one chunk of all channels (no partial sums)
-    CC = 0
-    if chunk > 0 and ntap == 1 and KW == 1:
-        CC = min(chunk, Cg) if kpg <= ACC_KB else Cg
+    # 1x1 with many input channels: tile-major with a packed tile (see the micro-kernel)
+    tm = 1 if pack and ntap == 1 and KW == 1 else 0
     # every layout below makes output pixel (r, ox) the virtual pixel r * rp + ox
     # and tap (kd, kh, kw) a fixed offset toff[kd * KH + kh] + koff[kw] from it.  The
     # layout of the largest row block serves every task, so these arrays and the
@@ -2720,8 +2713,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     sidx = np.empty(L, np.int32)  # lane k of a strided phase run reads column k * sw
     for k in range(L):
         sidx[k] = k * sw
-    nacc = ((kpg * KB if CC < Cg else 0) + CC) * T if CC > 0 else 1
-    acc1 = np.empty(1, wp.dtype)  # for the tasks without partial sums or a packed chunk
+    pk1 = np.empty(1, wp.dtype)  # for the tasks without a packed tile
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -2737,8 +2729,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
         kb1 = min(nkb, kb0 + kpg)
         vlen_r = ((nr * rp + T - 1) // T) * T
         nt = vlen_r // T
-        # partial sums [K-block][KB][T] (chunked only), then the packed chunk [CC][T]
-        acc = np.empty(nacc, wp.dtype) if CC > 0 else acc1
+        pk = np.empty(Cg * T, wp.dtype) if tm else pk1  # the packed tile [Cg][T]
         qs = vlen_r
         reach = 0
         if direct:
@@ -2786,7 +2777,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
             _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, acc, CC)
+                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
 
 
 # (KB, NV) -> parallel driver

@@ -43,14 +43,12 @@ prefetch: the channel stride defeats the hardware prefetchers).  One
 micro-kernel call covers a whole task, because every call between Numba
 functions pays atomic reference counts on its array arguments.
 
-1x1 kernels with at least ``_CHUNK_MIN`` input channels per group run
-tile-major: per tile of T output pixels, per chunk of ``_CHUNK`` input
-channels, every K-block of the task.  The chunk's first K-block reads the
-input at the channel stride (one 4 KiB page per channel) and packs it into a
-contiguous ``[chunk][T]`` copy that the other K-blocks read from L1; the
-tile's partial sums wait in a small buffer between chunks.  Tasks with more
-than 8 K-blocks, or inputs larger than ``_CHUNK_INPUT`` bytes, use a single
-chunk of all channels (see :func:`_setup` for the measurements).
+1x1 kernels with at least ``_PACK_MIN`` input channels per group run
+tile-major: per tile of T output pixels, every K-block of the task.  The first
+K-block reads the tile's input at the channel stride (one 4 KiB page per
+channel) and packs it into a contiguous ``[C_g][T]`` copy that the other
+K-blocks stream; whole tiles of gapless rows are stored with plain vector
+stores.
 """
 
 from __future__ import annotations
@@ -72,9 +70,7 @@ _L2 = 1 << 20
 _DIRECT = True  # read unpadded stride-1 input in place
 _REUSE = True  # reuse the per-thread scratch between calls
 _SHARED_PAD = True  # stride-1 zero-padded rows share their pads (see _pitch)
-_CHUNK_MIN = 16  # 1x1 convs with at least this many input channels per group run tile-major
-_CHUNK = 64  # ... in chunks of this many input channels (see _conv_simd_gen, kw == 1)
-_CHUNK_INPUT = 8 << 20  # ... when the input has at most this many bytes (else one chunk)
+_PACK_MIN = 16  # 1x1 convs with at least this many input channels per group run tile-major
 _NV8 = 3  # vectors per tile row for 8-channel tiles (only 3 is generated)
 _SERIAL_SMALL = True  # small calls may run on one thread (the tests switch it off to
 #                       exercise the parallel split on small shapes)
@@ -168,7 +164,7 @@ def _plan(p, threads, nv8=3):
     direct = flat and p.unpadded
     # tile-major 1x1 tasks read each input tile once (then from L1): a large task
     # costs nothing extra (rb 28-56 measured 2-4 % faster than 14 at 56x56)
-    tile_major = KD * KH * KW == 1 and p.in_channels // p.groups >= _CHUNK_MIN
+    tile_major = KD * KH * KW == 1 and p.in_channels // p.groups >= _PACK_MIN
     outer = p.batch * p.groups * OD
     taps = KD * KH * KW
     best = None
@@ -293,7 +289,7 @@ def _geometry(p):
 
 
 @functools.lru_cache(maxsize=256)
-def _setup(p, threads, direct_ok, shared_pad, chunk_min, chunk, chunk_input):
+def _setup(p, threads, direct_ok, shared_pad, pack_min):
     """Everything about a call that depends only on its params (and the switches)."""
     dtype = np.dtype(p.dtype)
     nd = p.nd
@@ -309,22 +305,14 @@ def _setup(p, threads, direct_ok, shared_pad, chunk_min, chunk, chunk_input):
     else:
         elems = _scratch_elems(p, rb, T)
     pitch = _pitch(p, shared_pad)
-    # 1x1 with many channels: tile-major, the input packed per tile (see the kw == 1
-    # micro-kernel).  Chunks of `chunk` channels keep a tile's packed input in L1, which
-    # measured 5-7 % faster for a (1,256,56,56) input; a large input that streams from
-    # memory was 10-15 % slower chunked ((8,256,56,56), 25 MB), so it runs unchunked
-    cg = p.in_channels // p.groups
-    if all(k == 1 for k in p.kernel) and cg >= chunk_min:
-        nbytes = p.batch * p.in_channels * int(np.prod(p.in_spatial)) * dtype.itemsize
-        chunk = chunk if nbytes <= chunk_input else cg
-    else:
-        chunk = 0
+    # 1x1 with many channels: tile-major, each tile's input packed (the kw == 1 micro-kernel)
+    pack = all(k == 1 for k in p.kernel) and p.in_channels // p.groups >= pack_min
     shapes = (
         (p.batch, p.in_channels) + _to5(p.in_spatial, nd),
         (p.batch, p.out_channels) + _to5(p.out_spatial, nd),
         (p.out_channels, p.in_channels // p.groups) + _to5(p.kernel, nd),
     )
-    return kb, nv, nkg, rb, geo, direct, elems, pitch, chunk, shapes
+    return kb, nv, nkg, rb, geo, direct, elems, pitch, pack, shapes
 
 
 _DRIVERS = None  # the generated drivers, imported on the first call
@@ -360,8 +348,8 @@ def conv(p, x, w, b, out):
 
 def _run(p, x, w, b, out, threads):
     dtype = p.dtype
-    kb, nv, nkg, rb, geo, direct, elems, pitch, chunk, (xs5, os5, ws5) = _setup(
-        p, threads, _DIRECT, _SHARED_PAD, _CHUNK_MIN, _CHUNK, _CHUNK_INPUT)
+    kb, nv, nkg, rb, geo, direct, elems, pitch, pack, (xs5, os5, ws5) = _setup(
+        p, threads, _DIRECT, _SHARED_PAD, _PACK_MIN)
     xc = np.ascontiguousarray(x, dtype=dtype)
     if not xc.flags.writeable:
         # a read-only array is a different Numba type: one copy instead of a
@@ -375,5 +363,5 @@ def _run(p, x, w, b, out, threads):
     wp, bp = pack_wb(w5, b1, p.groups, kb)
     scratch = _scratch(dtype, threads, elems if _REUSE else 16)
     _DRIVERS[(kb, nv)](xc.reshape(xs5), wp, bp, out.reshape(os5), *geo, p.groups, nkg, rb,
-                       direct, pitch, chunk, scratch)
+                       direct, pitch, pack, scratch)
     return out
