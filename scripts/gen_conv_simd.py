@@ -76,6 +76,22 @@ ARGS = ("xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, nta
         "qa, qb, rp, OW, nr, obase0, ocs, pk, tm")
 
 
+def _loads(e, ind, nv, src, base):
+    """x0 .. x{NV-1} = the NV vectors at src[base:]."""
+    for v in range(nv):
+        off = f" + {v} * L" if v else ""
+        e(f"{ind}x{v} = vload({src}, {base}{off})")
+
+
+def _fmas(e, ind, kb, nv, wbase, off=None):
+    """a[j][v] += broadcast(wp[wbase + off + j]) * x[v] for the KB x NV accumulators
+    (``off`` an int folded into the constant, or None)."""
+    for j in range(kb):
+        e(f"{ind}w = vbroadcast(wp, {wbase} + {j if off is None else off + j})")
+        for v in range(nv):
+            e(f"{ind}a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
+
+
 def _pw_loop(e, kb, nv, ind, pf, src="xs", stride="cstride", pack=False, unroll=1):
     """The 1x1 channel loop: per input channel, the prefetches ``pf`` (index expressions
     into xs), NV vector loads from ``src[xb:]`` (channel stride ``stride``), with ``pack``
@@ -86,17 +102,12 @@ def _pw_loop(e, kb, nv, ind, pf, src="xs", stride="cstride", pack=False, unroll=
         sh = f" + {u} * {stride}" if u else ""
         for at in pf:
             e(f"{ind2}vprefetch(xs, {at})")
-        for v in range(nv):
-            off = f" + {v} * L" if v else ""
-            e(f"{ind2}x{v} = vload({src}, xb{sh}{off})")
+        _loads(e, ind2, nv, src, f"xb{sh}")
         if pack:
             for v in range(nv):
                 off = f" + {v} * L" if v else ""
                 e(f"{ind2}vstore(pk, pb{off}, x{v})")
-        for j in range(kb):
-            e(f"{ind2}w = vbroadcast(wp, wb + {u * kb + j})")
-            for v in range(nv):
-                e(f"{ind2}a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
+        _fmas(e, ind2, kb, nv, "wb", u * kb)
 
     assert unroll == 1 or not (pf or pack)
     e(f"{ind}for c in range(Cg // {unroll}):" if unroll > 1 else f"{ind}for c in range(Cg):")
@@ -208,13 +219,8 @@ def gen_micro(kb, nv, kw):
         taps = [("xk", "wb")]
         ind = "            "
     for xk, wb in taps:
-        for v in range(nv):
-            off = f" + {v} * L" if v else ""
-            e(f"{ind}x{v} = vload(xs, {xk}{off})")
-        for j in range(kb):
-            e(f"{ind}w = vbroadcast(wp, {wb} + {j})")
-            for v in range(nv):
-                e(f"{ind}a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
+        _loads(e, ind, nv, "xs", xk)
+        _fmas(e, ind, kb, nv, wb)
     if pw:
         e("if rp == OW and nk == " + str(kb) + " and q0 + T <= nr * OW:")
         e("    # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores")
