@@ -8,8 +8,8 @@ from numba import njit
 
 from fastconv._cpu import _simd
 from fastconv._cpu._simd import (
-    lanes, vadd, vbroadcast, vfma, vgather, vget, vhsum, vload, vload_bits, vload_lanes, vload_masked, vmul,
-    vprefetch, vsplat, vstore, vstore_lanes, vstore_masked, vzeros,
+    lanes, vadd, vbroadcast, veven, vfma, vgather, vget, vhsum, vload, vload_bits, vload_lanes,
+    vload_masked, vmul, vodd, vprefetch, vsplat, vstore, vstore_lanes, vstore_masked, vzeros,
 )
 
 DTYPES = [np.float32, np.float64]
@@ -71,6 +71,15 @@ def _bits_load(a, i, bits, out):
 @njit(cache=True)
 def _gather(a, i, idx, j, lo, hi, out):
     vstore(out, 0, vgather(a, i, idx, j, lo, hi))
+
+
+@njit(cache=True)
+def _deinterleave(a, out):
+    L = lanes(a)
+    x = vload(a, 0)
+    y = vload(a, L)
+    vstore(out, 0, veven(x, y))
+    vstore(out, L, vodd(x, y))
 
 
 @njit(cache=True)
@@ -243,6 +252,17 @@ def test_gather(dt, ity, lo, hi, rng):
         if idx[3 + k] >= 0:
             exp[k] = a[7 + idx[3 + k]]
     np.testing.assert_array_equal(out, exp)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_even_odd_lanes(dt, rng):
+    """veven / vodd: the two column phases of a stride-2 run of 2 L elements."""
+    L = 64 // np.dtype(dt).itemsize
+    a = rng.standard_normal(2 * L).astype(dt)
+    out = np.full(2 * L, np.nan, dt)
+    _deinterleave(a, out)
+    np.testing.assert_array_equal(out[:L], a[0::2])
+    np.testing.assert_array_equal(out[L:], a[1::2])
 
 
 @pytest.mark.parametrize("dt", DTYPES)

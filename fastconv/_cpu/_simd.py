@@ -35,6 +35,10 @@ the masked forms):
 ``vzeros(a)``              zero vector of ``a``'s dtype
 ``vfma(x, y, z)``          ``x * y + z`` fused (``llvm.fma``)
 ``vadd(x, y)``, ``vmul(x, y)``  lane-wise
+``veven(x, y)``, ``vodd(x, y)``  lanes 0, 2, 4, ... (1, 3, 5, ...) of ``x`` then ``y``
+                           joined (``2 L`` lanes): de-interleaves two loads of a
+                           stride-2 run into its two column phases (one
+                           ``vpermt2ps`` each instead of a gather)
 ``vhsum(v)``               sum of the lanes (scalar)
 ``vget(v, k)``             lane ``k`` (scalar)
 ``lanes(a)``               the lane count for ``a``'s dtype (16 or 8), a constant
@@ -52,7 +56,7 @@ from numba.extending import intrinsic, models, register_model
 __all__ = [
     "VecType", "f32x16", "f64x8", "vload", "vstore", "vload_masked", "vstore_masked",
     "vbroadcast", "vsplat", "vzeros", "vfma", "vadd", "vmul", "vhsum", "vget", "lanes", "vprefetch",
-    "vstore_lanes", "vload_lanes", "vload_bits", "vgather",
+    "vstore_lanes", "vload_lanes", "vload_bits", "vgather", "veven", "vodd",
 ]
 
 VECTOR_BYTES = 64
@@ -400,6 +404,30 @@ def vmul(typingctx, a, b):
         return builder.fmul(args[0], args[1])
 
     return a(a, b), codegen
+
+
+def _half_lanes(first):
+    """Intrinsic: every second lane of ``x`` joined with ``y``, from lane ``first``."""
+
+    def impl(typingctx, a, b):
+        if not isinstance(a, VecType) or a != b:
+            return None
+
+        def codegen(context, builder, sig, args):
+            i32 = ir.IntType(32)
+            mask = ir.Constant(ir.VectorType(i32, a.count),
+                               [ir.Constant(i32, first + 2 * k) for k in range(a.count)])
+            return builder.shuffle_vector(args[0], args[1], mask)
+
+        return a(a, b), codegen
+
+    return impl
+
+
+veven = intrinsic(_half_lanes(0))
+vodd = intrinsic(_half_lanes(1))
+veven.__doc__ = "Lanes 0, 2, 4, ... of ``x`` followed by ``y`` (the even column phase)."
+vodd.__doc__ = "Lanes 1, 3, 5, ... of ``x`` followed by ``y`` (the odd column phase)."
 
 
 @intrinsic
