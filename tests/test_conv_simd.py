@@ -189,6 +189,86 @@ def test_direct_path_reads_input_in_place(rng):
     _check(x, rng.standard_normal((9, 4, 3, 2, 3)).astype(np.float32))
 
 
+def test_lanes_used_matches_the_tail_split():
+    """Hand-checked lane counts of a task (tile T = 48, vector L = 16 lanes)."""
+    used = conv_simd._lanes_used
+    assert used(7, 7, 7, 48, 16, True) == 64  # 7x7: 49 pixels, a tile and one vector
+    assert used(7, 7, 7, 48, 16, False) == 96  # without tails: two tiles
+    assert used(14, 15, 14, 48, 16, True) == 224  # 3x3 p1 at 14x14: 209, 4 tiles + 2 vectors
+    assert used(1, 90, 90, 48, 16, True) == 96  # rest 42 > 32: a whole tile
+    assert used(2, 48, 48, 48, 16, True) == 96  # no rest
+    assert used(1, 17, 17, 24, 8, True) == 24  # float64: rest 17 > 16: a whole tile
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_tail_tiles(dt, rng):
+    """The last pixels of a task run as one-vector tiles when they fit in two vectors;
+    every remainder of the tile, in every layout (1x1 tile-major and K-block-major read
+    in place, 3x3 in place, gathered and strided), on one thread and split."""
+    T = 48 if dt == np.float32 else 24
+    for wd in range(1, T + 20):
+        cases = [
+            ((1, 16, 1, wd), (8, 16, 1, 1), 1, 0),  # 1x1 tile-major, read in place
+            ((1, 5, 1, wd), (9, 5, 1, 1), 1, 0),  # 1x1 K-block-major, read in place
+            ((1, 3, 2, wd), (8, 3, 3, 3), 1, 1),  # gathered rows (pitch wd + 1)
+            ((1, 3, 3, wd + 2), (8, 3, 3, 3), 1, 0),  # 3x3 read in place
+            ((1, 3, 3, 2 * wd), (8, 3, 3, 3), 2, 1),  # strided phases
+        ]
+        for xs, ws, s, pad in cases:
+            x = rng.standard_normal(xs).astype(dt)
+            w = rng.standard_normal(ws).astype(dt)
+            b = rng.standard_normal(ws[0]).astype(dt)
+            _check(x, w, b, stride=s, padding=pad)
+            if wd % 7 == 0:
+                with serial():
+                    _check(x, w, b, stride=s, padding=pad)
+
+
+def test_direct_reads_stay_in_the_array():
+    """The in-place (unpadded stride-1) layout never reads past the input: each input
+    ends at a page boundary followed by an unreadable page (a read past it would crash
+    the subprocess), and the results equal those of an ordinary copy."""
+    code = (
+        "import ctypes, mmap, numpy as np\n"
+        "from fastconv import _params\n"
+        "from fastconv._cpu import conv_simd\n"
+        "libc = ctypes.CDLL(None)\n"
+        "libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]\n"
+        "keep = []\n"
+        "def guarded(a):\n"
+        "    n = a.nbytes\n"
+        "    size = -(-n // mmap.PAGESIZE) * mmap.PAGESIZE\n"
+        "    m = mmap.mmap(-1, size + mmap.PAGESIZE)\n"
+        "    addr = ctypes.addressof(ctypes.c_char.from_buffer(m))\n"
+        "    assert libc.mprotect(addr + size, mmap.PAGESIZE, 0) == 0\n"
+        "    keep.append(m)\n"
+        "    g = np.frombuffer(m, a.dtype, a.size, size - n).reshape(a.shape)\n"
+        "    g[...] = a\n"
+        "    assert g.flags.writeable and g.ctypes.data + n == addr + size  # ends at the page\n"
+        "    return g\n"
+        "rng = np.random.default_rng(0)\n"
+        "cases = [((1, 16, 7, 7), (8, 16, 1, 1)), ((2, 5, 7, 7), (9, 5, 1, 1)),\n"
+        "         ((1, 32, 3, 5), (16, 32, 1, 1)), ((1, 4, 9, 9), (8, 4, 3, 3)),\n"
+        "         ((1, 3, 5, 40), (8, 3, 3, 3)), ((1, 3, 50), (9, 3, 5)),\n"
+        "         ((1, 4, 5, 6, 7), (9, 4, 3, 2, 3))]\n"
+        "for dt in (np.float32, np.float64):\n"
+        "    for xs, ws in cases:\n"
+        "        x = rng.standard_normal(xs).astype(dt)\n"
+        "        w = rng.standard_normal(ws).astype(dt)\n"
+        "        p = _params.conv_params(len(ws) - 2, (x.shape, x.dtype), (w.shape, w.dtype),\n"
+        "                                None, 1, 0, 1, 1, 'zeros')\n"
+        "        assert conv_simd._setup(p, 1, True, True, 16)[5]  # the direct layout\n"
+        "        gx = guarded(x)\n"
+        "        a = conv_simd.conv(p, gx, w, None, np.empty(p.out_shape, dt))\n"
+        "        b = conv_simd.conv(p, x, w, None, np.empty(p.out_shape, dt))\n"
+        "        assert np.array_equal(a, b), (dt, xs, ws)\n"
+        "print('ok')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0 and "ok" in r.stdout, (r.returncode, r.stderr[-2000:])
+
+
 def test_noncontiguous_readonly_inputs(rng):
     x = rng.standard_normal((2, 6, 14, 20)).astype(np.float64)[:, ::2, :, ::-1]
     w = np.asfortranarray(rng.standard_normal((8, 3, 3, 3)))

@@ -1774,18 +1774,1159 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
-    """One tile of 8 x 3 vectors: the micro-kernel for KW (unrolled) or the loop."""
-    if KW == 1:
-        _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
-    elif KW == 3:
-        _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
-    elif KW == 5:
-        _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
-    elif KW == 7:
-        _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
-    else:
-        _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
+def _mk_kb8_nv1_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 1 vectors, KW = 1.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+
+    With tm (1x1 kernels with many input channels) the order is tile-major
+    instead: per tile, every K-block.  The first K-block reads the tile's input
+    at the channel stride and packs it to pk ([Cg][T]); the other K-blocks read
+    that contiguous copy (hardware prefetch, a few pages instead of one 4 KiB
+    page per channel).  Whole tiles of gapless rows (rp == OW) use plain stores.
+
+    A tail tile: qb is the end of the pixels kept, not a multiple of T, and the
+    loads from xs take only the lanes below it (nothing past it is read).
+    """
+    L = lanes(xs)
+    T = 1 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    step = T if tm else max(T, qb - qa)  # tile-major: one tile per sweep
+    for qo in range(qa, qb, step):
+        for kbi in range(kb0, kb1):
+            blk = gblk + kbi
+            woff = blk * wblk
+            boff = blk * 8
+            nk = min(Kg - kbi * 8, 8)
+            obase = obase0 + kbi * 8 * ocs
+            for q0 in range(qo, min(qb, qo + step), T):
+                xoff = xbase + q0
+                nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
+                a0_0 = vbroadcast(bp, boff + 0)
+                a1_0 = vbroadcast(bp, boff + 1)
+                a2_0 = vbroadcast(bp, boff + 2)
+                a3_0 = vbroadcast(bp, boff + 3)
+                a4_0 = vbroadcast(bp, boff + 4)
+                a5_0 = vbroadcast(bp, boff + 5)
+                a6_0 = vbroadcast(bp, boff + 6)
+                a7_0 = vbroadcast(bp, boff + 7)
+                cl0 = 0
+                if ntap == 1:
+                    xb = xoff + toff[0]
+                    wb = woff
+                    if tm == 0:  # K-block-major: channels stream from L2 at a large stride
+                        pfo = PFC * cstride
+                        for c in range(Cg):
+                            vprefetch(xs, xb + pfo)
+                            x0 = vload_masked(xs, xb, nl)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            xb += cstride
+                            wb += 8
+                    elif kbi == kb0:  # first K-block of the tile: also pack its input to pk
+                        pfo = PFC * cstride
+                        pb = 0
+                        for c in range(Cg):
+                            vprefetch(xs, xb + pfo)
+                            x0 = vload_masked(xs, xb, nl)
+                            vstore(pk, pb, x0)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            xb += cstride
+                            pb += T
+                            wb += 8
+                    else:  # the packed tile: contiguous, streams from L1/L2; two channels per trip
+                        xb = 0  # (4-10 % faster than one for 1x1 at 28x28 and 56x56, fp32 and fp64)
+                        for c in range(Cg // 2):
+                            x0 = vload(pk, xb)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            x0 = vload(pk, xb + 1 * T)
+                            w = vbroadcast(wp, wb + 8)
+                            a0_0 = vfma(w, x0, a0_0)
+                            w = vbroadcast(wp, wb + 9)
+                            a1_0 = vfma(w, x0, a1_0)
+                            w = vbroadcast(wp, wb + 10)
+                            a2_0 = vfma(w, x0, a2_0)
+                            w = vbroadcast(wp, wb + 11)
+                            a3_0 = vfma(w, x0, a3_0)
+                            w = vbroadcast(wp, wb + 12)
+                            a4_0 = vfma(w, x0, a4_0)
+                            w = vbroadcast(wp, wb + 13)
+                            a5_0 = vfma(w, x0, a5_0)
+                            w = vbroadcast(wp, wb + 14)
+                            a6_0 = vfma(w, x0, a6_0)
+                            w = vbroadcast(wp, wb + 15)
+                            a7_0 = vfma(w, x0, a7_0)
+                            xb += 2 * T
+                            wb += 16
+                        for c in range(Cg % 2):
+                            x0 = vload(pk, xb)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            xb += T
+                            wb += 8
+                    cl0 = Cg  # done; skip the general loop
+                for c in range(cl0, Cg):
+                    xc = xoff + c * cstride
+                    wc = woff + c * wcs
+                    for t in range(ntap):
+                        xb = xc + toff[t]
+                        # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                        vprefetch(xs, xb + pfd)
+                        vprefetch(xs, xb + pfd + 1 * L)
+                        wb = wc + t * 8
+                        x0 = vload_masked(xs, xb + ko0, nl)
+                        w = vbroadcast(wp, wb + 0 + 0)
+                        a0_0 = vfma(w, x0, a0_0)
+                        w = vbroadcast(wp, wb + 0 + 1)
+                        a1_0 = vfma(w, x0, a1_0)
+                        w = vbroadcast(wp, wb + 0 + 2)
+                        a2_0 = vfma(w, x0, a2_0)
+                        w = vbroadcast(wp, wb + 0 + 3)
+                        a3_0 = vfma(w, x0, a3_0)
+                        w = vbroadcast(wp, wb + 0 + 4)
+                        a4_0 = vfma(w, x0, a4_0)
+                        w = vbroadcast(wp, wb + 0 + 5)
+                        a5_0 = vfma(w, x0, a5_0)
+                        w = vbroadcast(wp, wb + 0 + 6)
+                        a6_0 = vfma(w, x0, a6_0)
+                        w = vbroadcast(wp, wb + 0 + 7)
+                        a7_0 = vfma(w, x0, a7_0)
+                if rp == OW and nk == 8 and q0 + T <= nr * OW:
+                    # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
+                    o = obase + q0
+                    vstore(of, o + 0 * ocs, a0_0)
+                    vstore(of, o + 1 * ocs, a1_0)
+                    vstore(of, o + 2 * ocs, a2_0)
+                    vstore(of, o + 3 * ocs, a3_0)
+                    vstore(of, o + 4 * ocs, a4_0)
+                    vstore(of, o + 5 * ocs, a5_0)
+                    vstore(of, o + 6 * ocs, a6_0)
+                    vstore(of, o + 7 * ocs, a7_0)
+                    continue
+                # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+                # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+                r0 = q0 // rp
+                s0 = r0 * rp - q0
+                r = r0
+                s = s0 - 0 * L
+                while s + rp <= 0:
+                    s += rp
+                    r += 1
+                while s < L and r < nr:
+                    lo = max(0, s)
+                    hi = min(L, s + OW)
+                    if hi > lo:
+                        o = obase + r * OW - s
+                        if 0 < nk:
+                            vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                        if 1 < nk:
+                            vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                        if 2 < nk:
+                            vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                        if 3 < nk:
+                            vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                        if 4 < nk:
+                            vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                        if 5 < nk:
+                            vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                        if 6 < nk:
+                            vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                        if 7 < nk:
+                            vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    r += 1
+                    s += rp
+
+@njit(**INNER)
+def _mk_kb8_nv1_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 1 vectors, KW = 3.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    pk and tm (the 1x1 tile-major path) are not used.
+
+    A tail tile: qb is the end of the pixels kept, not a multiple of T, and the
+    loads from xs take only the lanes below it (nothing past it is read).
+    """
+    L = lanes(xs)
+    T = 1 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    ko1 = koff[1]
+    ko2 = koff[2]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
+            a0_0 = vbroadcast(bp, boff + 0)
+            a1_0 = vbroadcast(bp, boff + 1)
+            a2_0 = vbroadcast(bp, boff + 2)
+            a3_0 = vbroadcast(bp, boff + 3)
+            a4_0 = vbroadcast(bp, boff + 4)
+            a5_0 = vbroadcast(bp, boff + 5)
+            a6_0 = vbroadcast(bp, boff + 6)
+            a7_0 = vbroadcast(bp, boff + 7)
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    wb = wc + t * 24
+                    x0 = vload_masked(xs, xb + ko0, nl)
+                    w = vbroadcast(wp, wb + 0 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    w = vbroadcast(wp, wb + 0 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    w = vbroadcast(wp, wb + 0 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    w = vbroadcast(wp, wb + 0 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    w = vbroadcast(wp, wb + 0 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    w = vbroadcast(wp, wb + 0 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    w = vbroadcast(wp, wb + 0 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    w = vbroadcast(wp, wb + 0 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    x0 = vload_masked(xs, xb + ko1, nl)
+                    w = vbroadcast(wp, wb + 8 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    w = vbroadcast(wp, wb + 8 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    w = vbroadcast(wp, wb + 8 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    w = vbroadcast(wp, wb + 8 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    w = vbroadcast(wp, wb + 8 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    w = vbroadcast(wp, wb + 8 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    w = vbroadcast(wp, wb + 8 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    w = vbroadcast(wp, wb + 8 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    x0 = vload_masked(xs, xb + ko2, nl)
+                    w = vbroadcast(wp, wb + 16 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    w = vbroadcast(wp, wb + 16 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    w = vbroadcast(wp, wb + 16 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    w = vbroadcast(wp, wb + 16 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    w = vbroadcast(wp, wb + 16 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    w = vbroadcast(wp, wb + 16 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    w = vbroadcast(wp, wb + 16 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    w = vbroadcast(wp, wb + 16 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**INNER)
+def _mk_kb8_nv1_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 1 vectors, KW = any.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    pk and tm (the 1x1 tile-major path) are not used.
+
+    A tail tile: qb is the end of the pixels kept, not a multiple of T, and the
+    loads from xs take only the lanes below it (nothing past it is read).
+    """
+    L = lanes(xs)
+    T = 1 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
+            a0_0 = vbroadcast(bp, boff + 0)
+            a1_0 = vbroadcast(bp, boff + 1)
+            a2_0 = vbroadcast(bp, boff + 2)
+            a3_0 = vbroadcast(bp, boff + 3)
+            a4_0 = vbroadcast(bp, boff + 4)
+            a5_0 = vbroadcast(bp, boff + 5)
+            a6_0 = vbroadcast(bp, boff + 6)
+            a7_0 = vbroadcast(bp, boff + 7)
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    wt = wc + t * KW * 8
+                    for k in range(KW):
+                        xk = xb + koff[k]
+                        wb = wt + k * 8
+                        x0 = vload_masked(xs, xk, nl)
+                        w = vbroadcast(wp, wb + 0)
+                        a0_0 = vfma(w, x0, a0_0)
+                        w = vbroadcast(wp, wb + 1)
+                        a1_0 = vfma(w, x0, a1_0)
+                        w = vbroadcast(wp, wb + 2)
+                        a2_0 = vfma(w, x0, a2_0)
+                        w = vbroadcast(wp, wb + 3)
+                        a3_0 = vfma(w, x0, a3_0)
+                        w = vbroadcast(wp, wb + 4)
+                        a4_0 = vfma(w, x0, a4_0)
+                        w = vbroadcast(wp, wb + 5)
+                        a5_0 = vfma(w, x0, a5_0)
+                        w = vbroadcast(wp, wb + 6)
+                        a6_0 = vfma(w, x0, a6_0)
+                        w = vbroadcast(wp, wb + 7)
+                        a7_0 = vfma(w, x0, a7_0)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**INNER)
+def _mk_kb8_nv2_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 2 vectors, KW = 1.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+
+    With tm (1x1 kernels with many input channels) the order is tile-major
+    instead: per tile, every K-block.  The first K-block reads the tile's input
+    at the channel stride and packs it to pk ([Cg][T]); the other K-blocks read
+    that contiguous copy (hardware prefetch, a few pages instead of one 4 KiB
+    page per channel).  Whole tiles of gapless rows (rp == OW) use plain stores.
+
+    A tail tile: qb is the end of the pixels kept, not a multiple of T, and the
+    loads from xs take only the lanes below it (nothing past it is read).
+    """
+    L = lanes(xs)
+    T = 2 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    step = T if tm else max(T, qb - qa)  # tile-major: one tile per sweep
+    for qo in range(qa, qb, step):
+        for kbi in range(kb0, kb1):
+            blk = gblk + kbi
+            woff = blk * wblk
+            boff = blk * 8
+            nk = min(Kg - kbi * 8, 8)
+            obase = obase0 + kbi * 8 * ocs
+            for q0 in range(qo, min(qb, qo + step), T):
+                xoff = xbase + q0
+                nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
+                a0_0 = vbroadcast(bp, boff + 0)
+                a0_1 = a0_0
+                a1_0 = vbroadcast(bp, boff + 1)
+                a1_1 = a1_0
+                a2_0 = vbroadcast(bp, boff + 2)
+                a2_1 = a2_0
+                a3_0 = vbroadcast(bp, boff + 3)
+                a3_1 = a3_0
+                a4_0 = vbroadcast(bp, boff + 4)
+                a4_1 = a4_0
+                a5_0 = vbroadcast(bp, boff + 5)
+                a5_1 = a5_0
+                a6_0 = vbroadcast(bp, boff + 6)
+                a6_1 = a6_0
+                a7_0 = vbroadcast(bp, boff + 7)
+                a7_1 = a7_0
+                cl0 = 0
+                if ntap == 1:
+                    xb = xoff + toff[0]
+                    wb = woff
+                    if tm == 0:  # K-block-major: channels stream from L2 at a large stride
+                        pfo = PFC * cstride
+                        for c in range(Cg):
+                            vprefetch(xs, xb + pfo)
+                            vprefetch(xs, xb + pfo + 1 * L)
+                            x0 = vload_masked(xs, xb, nl)
+                            x1 = vload_masked(xs, xb + 1 * L, nl - 1 * L)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            a4_1 = vfma(w, x1, a4_1)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            a5_1 = vfma(w, x1, a5_1)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            a6_1 = vfma(w, x1, a6_1)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            a7_1 = vfma(w, x1, a7_1)
+                            xb += cstride
+                            wb += 8
+                    elif kbi == kb0:  # first K-block of the tile: also pack its input to pk
+                        pfo = PFC * cstride
+                        pb = 0
+                        for c in range(Cg):
+                            vprefetch(xs, xb + pfo)
+                            vprefetch(xs, xb + pfo + 1 * L)
+                            x0 = vload_masked(xs, xb, nl)
+                            x1 = vload_masked(xs, xb + 1 * L, nl - 1 * L)
+                            vstore(pk, pb, x0)
+                            vstore(pk, pb + 1 * L, x1)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            a4_1 = vfma(w, x1, a4_1)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            a5_1 = vfma(w, x1, a5_1)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            a6_1 = vfma(w, x1, a6_1)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            a7_1 = vfma(w, x1, a7_1)
+                            xb += cstride
+                            pb += T
+                            wb += 8
+                    else:  # the packed tile: contiguous, streams from L1/L2; two channels per trip
+                        xb = 0  # (4-10 % faster than one for 1x1 at 28x28 and 56x56, fp32 and fp64)
+                        for c in range(Cg // 2):
+                            x0 = vload(pk, xb)
+                            x1 = vload(pk, xb + 1 * L)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            a4_1 = vfma(w, x1, a4_1)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            a5_1 = vfma(w, x1, a5_1)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            a6_1 = vfma(w, x1, a6_1)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            a7_1 = vfma(w, x1, a7_1)
+                            x0 = vload(pk, xb + 1 * T)
+                            x1 = vload(pk, xb + 1 * T + 1 * L)
+                            w = vbroadcast(wp, wb + 8)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            w = vbroadcast(wp, wb + 9)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            w = vbroadcast(wp, wb + 10)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            w = vbroadcast(wp, wb + 11)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            w = vbroadcast(wp, wb + 12)
+                            a4_0 = vfma(w, x0, a4_0)
+                            a4_1 = vfma(w, x1, a4_1)
+                            w = vbroadcast(wp, wb + 13)
+                            a5_0 = vfma(w, x0, a5_0)
+                            a5_1 = vfma(w, x1, a5_1)
+                            w = vbroadcast(wp, wb + 14)
+                            a6_0 = vfma(w, x0, a6_0)
+                            a6_1 = vfma(w, x1, a6_1)
+                            w = vbroadcast(wp, wb + 15)
+                            a7_0 = vfma(w, x0, a7_0)
+                            a7_1 = vfma(w, x1, a7_1)
+                            xb += 2 * T
+                            wb += 16
+                        for c in range(Cg % 2):
+                            x0 = vload(pk, xb)
+                            x1 = vload(pk, xb + 1 * L)
+                            w = vbroadcast(wp, wb + 0)
+                            a0_0 = vfma(w, x0, a0_0)
+                            a0_1 = vfma(w, x1, a0_1)
+                            w = vbroadcast(wp, wb + 1)
+                            a1_0 = vfma(w, x0, a1_0)
+                            a1_1 = vfma(w, x1, a1_1)
+                            w = vbroadcast(wp, wb + 2)
+                            a2_0 = vfma(w, x0, a2_0)
+                            a2_1 = vfma(w, x1, a2_1)
+                            w = vbroadcast(wp, wb + 3)
+                            a3_0 = vfma(w, x0, a3_0)
+                            a3_1 = vfma(w, x1, a3_1)
+                            w = vbroadcast(wp, wb + 4)
+                            a4_0 = vfma(w, x0, a4_0)
+                            a4_1 = vfma(w, x1, a4_1)
+                            w = vbroadcast(wp, wb + 5)
+                            a5_0 = vfma(w, x0, a5_0)
+                            a5_1 = vfma(w, x1, a5_1)
+                            w = vbroadcast(wp, wb + 6)
+                            a6_0 = vfma(w, x0, a6_0)
+                            a6_1 = vfma(w, x1, a6_1)
+                            w = vbroadcast(wp, wb + 7)
+                            a7_0 = vfma(w, x0, a7_0)
+                            a7_1 = vfma(w, x1, a7_1)
+                            xb += T
+                            wb += 8
+                    cl0 = Cg  # done; skip the general loop
+                for c in range(cl0, Cg):
+                    xc = xoff + c * cstride
+                    wc = woff + c * wcs
+                    for t in range(ntap):
+                        xb = xc + toff[t]
+                        # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                        vprefetch(xs, xb + pfd)
+                        vprefetch(xs, xb + pfd + 1 * L)
+                        vprefetch(xs, xb + pfd + 2 * L)
+                        wb = wc + t * 8
+                        x0 = vload_masked(xs, xb + ko0, nl)
+                        x1 = vload_masked(xs, xb + ko0 + 1 * L, nl - 1 * L)
+                        w = vbroadcast(wp, wb + 0 + 0)
+                        a0_0 = vfma(w, x0, a0_0)
+                        a0_1 = vfma(w, x1, a0_1)
+                        w = vbroadcast(wp, wb + 0 + 1)
+                        a1_0 = vfma(w, x0, a1_0)
+                        a1_1 = vfma(w, x1, a1_1)
+                        w = vbroadcast(wp, wb + 0 + 2)
+                        a2_0 = vfma(w, x0, a2_0)
+                        a2_1 = vfma(w, x1, a2_1)
+                        w = vbroadcast(wp, wb + 0 + 3)
+                        a3_0 = vfma(w, x0, a3_0)
+                        a3_1 = vfma(w, x1, a3_1)
+                        w = vbroadcast(wp, wb + 0 + 4)
+                        a4_0 = vfma(w, x0, a4_0)
+                        a4_1 = vfma(w, x1, a4_1)
+                        w = vbroadcast(wp, wb + 0 + 5)
+                        a5_0 = vfma(w, x0, a5_0)
+                        a5_1 = vfma(w, x1, a5_1)
+                        w = vbroadcast(wp, wb + 0 + 6)
+                        a6_0 = vfma(w, x0, a6_0)
+                        a6_1 = vfma(w, x1, a6_1)
+                        w = vbroadcast(wp, wb + 0 + 7)
+                        a7_0 = vfma(w, x0, a7_0)
+                        a7_1 = vfma(w, x1, a7_1)
+                if rp == OW and nk == 8 and q0 + T <= nr * OW:
+                    # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
+                    o = obase + q0
+                    vstore(of, o + 0 * ocs, a0_0)
+                    vstore(of, o + 0 * ocs + 1 * L, a0_1)
+                    vstore(of, o + 1 * ocs, a1_0)
+                    vstore(of, o + 1 * ocs + 1 * L, a1_1)
+                    vstore(of, o + 2 * ocs, a2_0)
+                    vstore(of, o + 2 * ocs + 1 * L, a2_1)
+                    vstore(of, o + 3 * ocs, a3_0)
+                    vstore(of, o + 3 * ocs + 1 * L, a3_1)
+                    vstore(of, o + 4 * ocs, a4_0)
+                    vstore(of, o + 4 * ocs + 1 * L, a4_1)
+                    vstore(of, o + 5 * ocs, a5_0)
+                    vstore(of, o + 5 * ocs + 1 * L, a5_1)
+                    vstore(of, o + 6 * ocs, a6_0)
+                    vstore(of, o + 6 * ocs + 1 * L, a6_1)
+                    vstore(of, o + 7 * ocs, a7_0)
+                    vstore(of, o + 7 * ocs + 1 * L, a7_1)
+                    continue
+                # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+                # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+                r0 = q0 // rp
+                s0 = r0 * rp - q0
+                r = r0
+                s = s0 - 0 * L
+                while s + rp <= 0:
+                    s += rp
+                    r += 1
+                while s < L and r < nr:
+                    lo = max(0, s)
+                    hi = min(L, s + OW)
+                    if hi > lo:
+                        o = obase + r * OW - s
+                        if 0 < nk:
+                            vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                        if 1 < nk:
+                            vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                        if 2 < nk:
+                            vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                        if 3 < nk:
+                            vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                        if 4 < nk:
+                            vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                        if 5 < nk:
+                            vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                        if 6 < nk:
+                            vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                        if 7 < nk:
+                            vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    r += 1
+                    s += rp
+                r = r0
+                s = s0 - 1 * L
+                while s + rp <= 0:
+                    s += rp
+                    r += 1
+                while s < L and r < nr:
+                    lo = max(0, s)
+                    hi = min(L, s + OW)
+                    if hi > lo:
+                        o = obase + r * OW - s
+                        if 0 < nk:
+                            vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                        if 1 < nk:
+                            vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                        if 2 < nk:
+                            vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                        if 3 < nk:
+                            vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                        if 4 < nk:
+                            vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                        if 5 < nk:
+                            vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                        if 6 < nk:
+                            vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                        if 7 < nk:
+                            vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                    r += 1
+                    s += rp
+
+@njit(**INNER)
+def _mk_kb8_nv2_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 2 vectors, KW = 3.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    pk and tm (the 1x1 tile-major path) are not used.
+
+    A tail tile: qb is the end of the pixels kept, not a multiple of T, and the
+    loads from xs take only the lanes below it (nothing past it is read).
+    """
+    L = lanes(xs)
+    T = 2 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    ko1 = koff[1]
+    ko2 = koff[2]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a4_0 = vbroadcast(bp, boff + 4)
+            a4_1 = a4_0
+            a5_0 = vbroadcast(bp, boff + 5)
+            a5_1 = a5_0
+            a6_0 = vbroadcast(bp, boff + 6)
+            a6_1 = a6_0
+            a7_0 = vbroadcast(bp, boff + 7)
+            a7_1 = a7_0
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    wb = wc + t * 24
+                    x0 = vload_masked(xs, xb + ko0, nl)
+                    x1 = vload_masked(xs, xb + ko0 + 1 * L, nl - 1 * L)
+                    w = vbroadcast(wp, wb + 0 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    w = vbroadcast(wp, wb + 0 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    w = vbroadcast(wp, wb + 0 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    w = vbroadcast(wp, wb + 0 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    w = vbroadcast(wp, wb + 0 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    w = vbroadcast(wp, wb + 0 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    w = vbroadcast(wp, wb + 0 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    w = vbroadcast(wp, wb + 0 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    x0 = vload_masked(xs, xb + ko1, nl)
+                    x1 = vload_masked(xs, xb + ko1 + 1 * L, nl - 1 * L)
+                    w = vbroadcast(wp, wb + 8 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    w = vbroadcast(wp, wb + 8 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    w = vbroadcast(wp, wb + 8 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    w = vbroadcast(wp, wb + 8 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    w = vbroadcast(wp, wb + 8 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    w = vbroadcast(wp, wb + 8 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    w = vbroadcast(wp, wb + 8 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    w = vbroadcast(wp, wb + 8 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+                    x0 = vload_masked(xs, xb + ko2, nl)
+                    x1 = vload_masked(xs, xb + ko2 + 1 * L, nl - 1 * L)
+                    w = vbroadcast(wp, wb + 16 + 0)
+                    a0_0 = vfma(w, x0, a0_0)
+                    a0_1 = vfma(w, x1, a0_1)
+                    w = vbroadcast(wp, wb + 16 + 1)
+                    a1_0 = vfma(w, x0, a1_0)
+                    a1_1 = vfma(w, x1, a1_1)
+                    w = vbroadcast(wp, wb + 16 + 2)
+                    a2_0 = vfma(w, x0, a2_0)
+                    a2_1 = vfma(w, x1, a2_1)
+                    w = vbroadcast(wp, wb + 16 + 3)
+                    a3_0 = vfma(w, x0, a3_0)
+                    a3_1 = vfma(w, x1, a3_1)
+                    w = vbroadcast(wp, wb + 16 + 4)
+                    a4_0 = vfma(w, x0, a4_0)
+                    a4_1 = vfma(w, x1, a4_1)
+                    w = vbroadcast(wp, wb + 16 + 5)
+                    a5_0 = vfma(w, x0, a5_0)
+                    a5_1 = vfma(w, x1, a5_1)
+                    w = vbroadcast(wp, wb + 16 + 6)
+                    a6_0 = vfma(w, x0, a6_0)
+                    a6_1 = vfma(w, x1, a6_1)
+                    w = vbroadcast(wp, wb + 16 + 7)
+                    a7_0 = vfma(w, x0, a7_0)
+                    a7_1 = vfma(w, x1, a7_1)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**INNER)
+def _mk_kb8_nv2_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 2 vectors, KW = any.
+
+    K-block-major: the block's packed weights stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    pk and tm (the 1x1 tile-major path) are not used.
+
+    A tail tile: qb is the end of the pixels kept, not a multiple of T, and the
+    loads from xs take only the lanes below it (nothing past it is read).
+    """
+    L = lanes(xs)
+    T = 2 * L
+    wcs = ntap * KW * 8
+    pfd = PFD * cstride
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a4_0 = vbroadcast(bp, boff + 4)
+            a4_1 = a4_0
+            a5_0 = vbroadcast(bp, boff + 5)
+            a5_1 = a5_0
+            a6_0 = vbroadcast(bp, boff + 6)
+            a6_1 = a6_0
+            a7_0 = vbroadcast(bp, boff + 7)
+            a7_1 = a7_0
+            cl0 = 0
+            for c in range(cl0, Cg):
+                xc = xoff + c * cstride
+                wc = woff + c * wcs
+                for t in range(ntap):
+                    xb = xc + toff[t]
+                    # the rows of a channel a few ahead: L2 -> L1 before they are needed
+                    vprefetch(xs, xb + pfd)
+                    vprefetch(xs, xb + pfd + 1 * L)
+                    vprefetch(xs, xb + pfd + 2 * L)
+                    wt = wc + t * KW * 8
+                    for k in range(KW):
+                        xk = xb + koff[k]
+                        wb = wt + k * 8
+                        x0 = vload_masked(xs, xk, nl)
+                        x1 = vload_masked(xs, xk + 1 * L, nl - 1 * L)
+                        w = vbroadcast(wp, wb + 0)
+                        a0_0 = vfma(w, x0, a0_0)
+                        a0_1 = vfma(w, x1, a0_1)
+                        w = vbroadcast(wp, wb + 1)
+                        a1_0 = vfma(w, x0, a1_0)
+                        a1_1 = vfma(w, x1, a1_1)
+                        w = vbroadcast(wp, wb + 2)
+                        a2_0 = vfma(w, x0, a2_0)
+                        a2_1 = vfma(w, x1, a2_1)
+                        w = vbroadcast(wp, wb + 3)
+                        a3_0 = vfma(w, x0, a3_0)
+                        a3_1 = vfma(w, x1, a3_1)
+                        w = vbroadcast(wp, wb + 4)
+                        a4_0 = vfma(w, x0, a4_0)
+                        a4_1 = vfma(w, x1, a4_1)
+                        w = vbroadcast(wp, wb + 5)
+                        a5_0 = vfma(w, x0, a5_0)
+                        a5_1 = vfma(w, x1, a5_1)
+                        w = vbroadcast(wp, wb + 6)
+                        a6_0 = vfma(w, x0, a6_0)
+                        a6_1 = vfma(w, x1, a6_1)
+                        w = vbroadcast(wp, wb + 7)
+                        a7_0 = vfma(w, x0, a7_0)
+                        a7_1 = vfma(w, x1, a7_1)
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**INNER)
+def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv):
+    """Tiles [qa, qb) of 8 x 3 vectors: the micro-kernel for KW (unrolled) or the loop.
+
+    Only pixels q < qv are kept.  When the valid pixels past the last whole tile
+    fit in 2 vectors, they run as one tile of that many vectors
+    (``_mk_kb8_nv1_*``, ...), which reads only the lanes of pixels q < qv: no read
+    past the last input pixel a kept output pixel needs (the unpadded direct layout
+    reads the user's array).
+    """
+    L = lanes(xs)
+    qe = min(qb, qv)  # past the last pixel kept
+    qm = qa + max(0, qe - qa) // (3 * L) * (3 * L)  # whole tiles end here
+    if qe - qm > 2 * L:
+        qm += 3 * L  # the rest needs 3 vectors anyway
+    if qm > qa:
+        if KW == 1:
+            _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qm, rp, OW, nr, obase0, ocs, pk, tm)
+        elif KW == 3:
+            _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qm, rp, OW, nr, obase0, ocs, pk, tm)
+        elif KW == 5:
+            _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qm, rp, OW, nr, obase0, ocs, pk, tm)
+        elif KW == 7:
+            _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qm, rp, OW, nr, obase0, ocs, pk, tm)
+        else:
+            _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qm, rp, OW, nr, obase0, ocs, pk, tm)
+    if qe > qm and qe - qm <= L:
+        if KW == 1:
+            _mk_kb8_nv1_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
+        elif KW == 3:
+            _mk_kb8_nv1_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
+        else:
+            _mk_kb8_nv1_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
+    elif qe - qm > 1 * L:
+        if KW == 1:
+            _mk_kb8_nv2_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
+        elif KW == 3:
+            _mk_kb8_nv2_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
+        else:
+            _mk_kb8_nv2_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
@@ -1793,6 +2934,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     """Parallel driver for _mk_kb8_nv3 (see the docstring of fastconv._cpu.conv_simd)."""
     KB = 8
     NV = 3
+    TAIL = True  # one-vector tail tiles (see _mk_kb8_nv3)
     N, C, D, H, W = x.shape
     K = out.shape[1]
     OD = out.shape[2]
@@ -1869,6 +3011,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
         kb0 = kgi * kpg
         kb1 = min(nkb, kb0 + kpg)
         vlen_r = ((nr * rp + T - 1) // T) * T
+        qv = (nr - 1) * rp + OW  # past the task's last output pixel
         nt = vlen_r // T
         pk = np.empty(Cg * T, wp.dtype) if tm else pk1  # the packed tile [Cg][T]
         qs = vlen_r
@@ -1882,6 +3025,16 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
             reach = toff[ntap - 1] + koff[KW - 1] + T  # read beyond a tile's start
             lim = xf.size - (xbase + (Cg - 1) * cstride) - reach + 1
             qs = min(nt, max(0, (lim + T - 1) // T)) * T  # tiles q0 < qs stay in bounds
+            if TAIL:
+                # the micro-kernel's whole tiles end at qm (see _mk_kb8_nv3); past them the
+                # one-vector tiles read only the lanes of kept pixels, never past the
+                # array: with every whole tile in bounds, nothing is copied
+                qe = min(vlen_r, qv)
+                qm = qe // T * T
+                if qe - qm > (NV - 1) * L:
+                    qm += T
+                if qm <= qs:
+                    qs = vlen_r
             src = xf
         else:
             xbase = 0
@@ -1918,7 +3071,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
             _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
+                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
 
 
 @njit(**INNER)
@@ -2637,8 +3790,11 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 s += rp
 
 @njit(**INNER)
-def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
-    """One tile of 4 x 4 vectors: the micro-kernel for KW (unrolled) or the loop."""
+def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv):
+    """Tiles [qa, qb) of 4 x 4 vectors: the micro-kernel for KW (unrolled) or the loop.
+
+    qv is not used (no tail tiles).
+    """
     if KW == 1:
         _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
     elif KW == 3:
@@ -2652,6 +3808,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     """Parallel driver for _mk_kb4_nv4 (see the docstring of fastconv._cpu.conv_simd)."""
     KB = 4
     NV = 4
+    TAIL = False  # one-vector tail tiles (see _mk_kb4_nv4)
     N, C, D, H, W = x.shape
     K = out.shape[1]
     OD = out.shape[2]
@@ -2728,6 +3885,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
         kb0 = kgi * kpg
         kb1 = min(nkb, kb0 + kpg)
         vlen_r = ((nr * rp + T - 1) // T) * T
+        qv = (nr - 1) * rp + OW  # past the task's last output pixel
         nt = vlen_r // T
         pk = np.empty(Cg * T, wp.dtype) if tm else pk1  # the packed tile [Cg][T]
         qs = vlen_r
@@ -2741,6 +3899,16 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
             reach = toff[ntap - 1] + koff[KW - 1] + T  # read beyond a tile's start
             lim = xf.size - (xbase + (Cg - 1) * cstride) - reach + 1
             qs = min(nt, max(0, (lim + T - 1) // T)) * T  # tiles q0 < qs stay in bounds
+            if TAIL:
+                # the micro-kernel's whole tiles end at qm (see _mk_kb4_nv4); past them the
+                # one-vector tiles read only the lanes of kept pixels, never past the
+                # array: with every whole tile in bounds, nothing is copied
+                qe = min(vlen_r, qv)
+                qm = qe // T * T
+                if qe - qm > (NV - 1) * L:
+                    qm += T
+                if qm <= qs:
+                    qs = vlen_r
             src = xf
         else:
             xbase = 0
@@ -2777,7 +3945,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
             _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
+                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
 
 
 # (KB, NV) -> parallel driver

@@ -13,7 +13,9 @@ Weights are packed once per call into ``[groups][K_g/KB][C_g][KD*KH][KW][KB]``
 
 One parallel task owns (batch, group, a run of K-blocks, output depth, block
 of output rows); :func:`_plan` picks the row block and the K-block runs so the
-task count splits evenly over the threads.  Every layout makes output pixel
+task count splits evenly over the threads.  Weights larger than L2 stream from
+memory once per task, which the plan counts: a small image with large weights
+(7x7, 2048 -> 512) is split over K-blocks, not rows.  Every layout makes output pixel
 ``(r, ox)`` of the task the *virtual pixel* ``r * rp + ox`` and every tap
 ``(kd, kh, kw)`` a fixed offset from it, so the micro-kernel runs over one long
 virtual row and wastes few lanes when ``W_out`` is not a multiple of the tile:
@@ -38,6 +40,11 @@ they run the ``KW`` taps unrolled (KW in 1, 3, 5, 7 for the 8-channel tile, 1
 and 3 for the 4-channel one; a loop otherwise): NV vector loads, KB broadcasts
 of packed weights, KB*NV FMAs per tap, then lane-masked stores straight into
 ``out`` (a tile may straddle output rows).
+When the pixels left after a task's last whole tile fit in one or two vectors,
+they run as an 8 x 1 or 8 x 2 tile (*tail tiles*: a 7x7 image, 49 pixels, takes
+64 lanes instead of 96; 14x14 with a shared pad, 209 pixels, 224 instead of
+240).  A tail tile reads only the lanes of pixels it keeps, so the in-place
+layout needs no copy for it.
 The input rows of the channel two ahead are prefetched into L1 (software
 prefetch: the channel stride defeats the hardware prefetchers).  One
 micro-kernel call covers a whole task, because every call between Numba
@@ -72,6 +79,7 @@ _REUSE = True  # reuse the per-thread scratch between calls
 _SHARED_PAD = True  # stride-1 zero-padded rows share their pads (see _pitch)
 _PACK_MIN = 16  # 1x1 convs with at least this many input channels per group run tile-major
 _NV8 = 3  # vectors per tile row for 8-channel tiles (only 3 is generated)
+_TAILS = {(8, 3)}  # tiles whose tasks end in one-vector tiles (scripts/gen_conv_simd.py TAILS)
 _SERIAL_SMALL = True  # small calls may run on one thread (the tests switch it off to
 #                       exercise the parallel split on small shapes)
 
@@ -137,6 +145,23 @@ def _scratch(dtype, threads, elems):
     return buf
 
 
+def _tile_major(p, pack_min):
+    """True when the 1x1 call runs tile-major with packed input tiles."""
+    return all(k == 1 for k in p.kernel) and p.in_channels // p.groups >= pack_min
+
+
+def _lanes_used(rows, rp, ow, T, L, tails):
+    """Lanes a task of ``rows`` output rows computes: whole tiles of ``T`` lanes, then
+    with ``tails`` one-vector tiles for a rest of at most ``T - L`` lanes (the split
+    of the generated ``_mk_kb*_nv*`` dispatchers)."""
+    qe = (rows - 1) * rp + ow
+    qm = qe // T * T
+    rest = qe - qm
+    if not tails or rest > T - L:
+        return qm + (T if rest else 0)
+    return qm + -(-rest // L) * L
+
+
 def _tile(p):
     kg = p.out_channels // p.groups
     if kg % 8 == 0 or kg > 8:
@@ -159,12 +184,17 @@ def _plan(p, threads, nv8=3):
     lanes = 16 if np.dtype(p.dtype) == np.float32 else 8
     T = nv * lanes
     item = np.dtype(p.dtype).itemsize
-    wq = _phase_len(p)
     flat = sh == 1 and sw == 1
     direct = flat and p.unpadded
     # tile-major 1x1 tasks read each input tile once (then its packed copy): a large
     # task costs nothing extra (rb 28-56 measured 2-4 % faster than 14 at 56x56)
-    tile_major = KD * KH * KW == 1 and p.in_channels // p.groups >= _PACK_MIN
+    tile_major = _tile_major(p, _PACK_MIN)
+    rp = _pitch(p, _SHARED_PAD)
+    # weights larger than L2 stream from memory once per task (K-block-major):
+    # splitting the rows of a small image then costs a second pass over them;
+    # ~10 multiply-add units per byte (L3 bandwidth against the FMA rate)
+    wbytes = cg * KD * KH * KW * item  # per output channel
+    stream = wbytes * kg > _L2
     outer = p.batch * p.groups * OD
     taps = KD * KH * KW
     best = None
@@ -175,11 +205,13 @@ def _plan(p, threads, nv8=3):
             nrb = -(-OH // rb)
             if rb > 1 and -(-OH // (rb - 1)) == nrb:
                 continue  # same split with fewer rows per block is as good
-            vl = -(-(rb * wq) // T) * T
+            vl = _lanes_used(rb, rp, OW, T, lanes, (kb, nv) in _TAILS)
             compute = kpg * kb * vl * cg * taps  # scalar multiply-adds (~32 per cycle)
             elems = _scratch_elems(p, rb, T)
             gather = 0 if direct else elems * (8 if flat else 32)
             task = compute + gather + 100_000
+            if stream:
+                task += 10 * wbytes * kpg * kb
             scratch = elems * item
             if scratch > _L2 and not tile_major:
                 task *= 1.0 + 0.3 * (scratch / _L2)
@@ -306,7 +338,7 @@ def _setup(p, threads, direct_ok, shared_pad, pack_min):
         elems = _scratch_elems(p, rb, T)
     pitch = _pitch(p, shared_pad)
     # 1x1 with many channels: tile-major, each tile's input packed (the kw == 1 micro-kernel)
-    pack = all(k == 1 for k in p.kernel) and p.in_channels // p.groups >= pack_min
+    pack = _tile_major(p, pack_min)
     shapes = (
         (p.batch, p.in_channels) + _to5(p.in_spatial, nd),
         (p.batch, p.out_channels) + _to5(p.out_spatial, nd),
