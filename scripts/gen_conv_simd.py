@@ -60,8 +60,8 @@ from numba import get_thread_id, njit, prange
 
 from ._common import NJIT_OPTS
 from ._simd import (
-    lanes, vbroadcast, vfma, vgather, vload, vload_bits, vload_masked, vprefetch, vstore,
-    vstore_lanes, vstore_masked, vzeros,
+    lanes, vbroadcast, veven, vfma, vgather, vload, vload_bits, vload_masked, vodd, vprefetch,
+    vstore, vstore_lanes, vstore_masked, vzeros,
 )
 
 # Functions called only from the parallel drivers are not cached themselves: a
@@ -391,8 +391,9 @@ def _gather_strided(xf, dims, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh,
     sw column phases (phase p holds columns p, p + sw, ...), so that output row r,
     tap (kh, kw) reads a contiguous run and consecutive output rows are Wq apart.
     Padded columns [jlo, jhi) map to input column j - plo: that run is a strided
-    copy done with vector gathers (no index-map lookups), the borders go through
-    ``mapw``.  A phase holds phs >= nr * Wq elements (the rows of the largest row
+    copy done with vector gathers (no index-map lookups) -- at stride 2 with two
+    contiguous loads de-interleaved into both phases (``veven``/``vodd``) -- the
+    borders go through ``mapw``.  A phase holds phs >= nr * Wq elements (the rows of the largest row
     block, so that every task shares one layout); rows past nr are zeroed.
     ``xf`` is the input flattened (flat indices: no per-row views and their
     reference counts), ``sidx[k] = k * sw`` the gather's lane offsets.
@@ -413,6 +414,22 @@ def _gather_strided(xf, dims, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh,
                                 xs[base + ph * phs + r * Wq + jj] = 0
                     else:
                         src = (((n * C + ci) * D + idd) * H + ih) * W
+                        # stride 2: phase columns [c0, c1) lie in the interior run in both
+                        # phases; two contiguous loads, de-interleaved, fill both (a gather
+                        # per vector cost ~10 % of a stride-2 3x3 call)
+                        c0 = 0
+                        c1 = 0
+                        if sw == 2:
+                            c0 = min(Wq, max(0, -(-jlo // 2)))
+                            c1 = max(c0, min(Wq, -((1 - jhi) // 2)))
+                            d0 = base + r * Wq
+                            s2 = src - plo
+                            for j0 in range(c0, c1, L):
+                                m = min(L, c1 - j0)
+                                x0 = vload_masked(xf, s2 + 2 * j0, 2 * m)
+                                x1 = vload_masked(xf, s2 + 2 * j0 + L, 2 * m - L)
+                                vstore_masked(xs, d0 + j0, veven(x0, x1), m)
+                                vstore_masked(xs, d0 + phs + j0, vodd(x0, x1), m)
                         for ph in range(sw):
                             dst = base + ph * phs + r * Wq
                             # phase columns jj in [a, e) lie in the interior run
@@ -422,12 +439,21 @@ def _gather_strided(xf, dims, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh,
                                 j = jj * sw + ph
                                 iw = mapw[j] if j < Wp else -1
                                 xs[dst + jj] = xf[src + iw] if iw >= 0 else 0
-                            # interior: a strided run, gathered a vector at a time
+                            # the rest of the interior: a strided run, gathered a vector
+                            # at a time (all of it unless sw == 2; then a column or two,
+                            # copied one by one: a gather costs as much for one lane)
                             s0 = src + ph - plo
-                            for j0 in range(a, e, L):
-                                m = min(L, e - j0)
-                                vstore_masked(xs, dst + j0, vgather(xf, s0 + j0 * sw, sidx, 0, 0, m),
-                                              m)
+                            for part in range(2):
+                                pa = a if part == 0 else max(a, c1)
+                                pe = min(e, c0) if part == 0 else e
+                                if pe - pa <= 2:
+                                    for jj in range(pa, pe):
+                                        xs[dst + jj] = xf[s0 + jj * sw]
+                                    continue
+                                for j0 in range(pa, pe, L):
+                                    m = min(L, pe - j0)
+                                    vstore_masked(xs, dst + j0,
+                                                  vgather(xf, s0 + j0 * sw, sidx, 0, 0, m), m)
                             for jj in range(e, Wq):
                                 j = jj * sw + ph
                                 iw = mapw[j] if j < Wp else -1

@@ -224,6 +224,26 @@ def test_tail_tiles(dt, rng):
                     _check(x, w, b, stride=s, padding=pad)
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_stride2_phases(dt, rng):
+    """Stride 2 along W: both column phases of the interior come from two contiguous
+    loads (de-interleaved); the columns only one phase has, and the borders of every
+    padding mode, are copied one by one.  Odd and even widths and paddings, dilation."""
+    for wd in (5, 6, 17, 34, 35, 67):
+        for pad in (0, 1, 2, 3):
+            for mode, dil in (("zeros", 1), ("reflect", 1), ("circular", 2), ("zeros", 2)):
+                if mode == "reflect" and pad >= wd:
+                    continue
+                if (3 - 1) * dil + 1 > wd + 2 * pad:
+                    continue
+                x = rng.standard_normal((1, 3, 5, wd)).astype(dt)
+                w = rng.standard_normal((8, 3, 3, 3)).astype(dt)
+                _check(x, w, None, stride=(1, 2), padding=pad, dilation=dil, mode=mode)
+    x = rng.standard_normal((2, 4, 9, 40)).astype(dt)  # both axes strided, 1x1 and 7x7
+    _check(x, rng.standard_normal((8, 4, 1, 1)).astype(dt), None, stride=2)
+    _check(x, rng.standard_normal((8, 4, 7, 7)).astype(dt), None, stride=2, padding=3)
+
+
 def test_direct_reads_stay_in_the_array():
     """The in-place (unpadded stride-1) layout never reads past the input: each input
     ends at a page boundary followed by an unreadable page (a read past it would crash
