@@ -189,17 +189,6 @@ def test_direct_path_reads_input_in_place(rng):
     _check(x, rng.standard_normal((9, 4, 3, 2, 3)).astype(np.float32))
 
 
-def test_lanes_used_matches_the_tail_split():
-    """Hand-checked lane counts of a task (tile T = 48, vector L = 16 lanes)."""
-    used = conv_simd._lanes_used
-    assert used(7, 7, 7, 48, 16, True) == 64  # 7x7: 49 pixels, a tile and one vector
-    assert used(7, 7, 7, 48, 16, False) == 96  # without tails: two tiles
-    assert used(14, 15, 14, 48, 16, True) == 224  # 3x3 p1 at 14x14: 209, 4 tiles + 2 vectors
-    assert used(1, 90, 90, 48, 16, True) == 96  # rest 42 > 32: a whole tile
-    assert used(2, 48, 48, 48, 16, True) == 96  # no rest
-    assert used(1, 17, 17, 24, 8, True) == 24  # float64: rest 17 > 16: a whole tile
-
-
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_tail_tiles(dt, rng):
     """The last pixels of a task run as one-vector tiles when they fit in two vectors;
