@@ -3,7 +3,11 @@
 Usage::
 
     python -m fastconv bench [--quick] [--threads N[,M...]] [--json PATH] [--plot PATH]
-                             [--only SUBSTRING] [--budget SECONDS]
+                             [--only SUBSTRING] [--budget SECONDS] [--suite NAME]
+
+``--suite resnet50`` times instead the 23 distinct convolutions of ResNet-50
+at batch 1 and adds a *network total*: each layer's median weighted by the
+number of times it occurs (53 convolutions), for fastconv and each peer.
 
 For every workload the fastconv call and each installed peer that has the op
 (PyTorch CPU, SciPy, OpenCV, NumPy) are warmed up once (JIT compilation is
@@ -117,7 +121,8 @@ def measure_peak(dtype, threads, seconds=0.3):
 class Workload:
     """One row: ``setup()`` returns (fastconv callable, {peer: callable}, gflop or None)."""
 
-    def __init__(self, name, op, setup, quick=True, dtype="float32", compute=True, note=""):
+    def __init__(self, name, op, setup, quick=True, dtype="float32", compute=True, note="",
+                 count=None):
         self.name = name
         self.op = op  # attribute of fastconv that must exist
         self.setup = setup
@@ -125,6 +130,7 @@ class Workload:
         self.dtype = dtype
         self.compute = compute  # compute-bound: report % of peak
         self.note = note
+        self.count = count  # occurrences in a network (suite totals), or None
 
 
 def _rng():
@@ -386,6 +392,53 @@ def workloads():
     ]
 
 
+# (C_in, H = W, C_out, kernel, stride, occurrences): every distinct convolution of
+# ResNet-50 (torchvision, stride on the 3x3 of a bottleneck) at 224x224
+RESNET50 = [
+    (3, 224, 64, 7, 2, 1),
+    (64, 56, 64, 1, 1, 1), (64, 56, 64, 3, 1, 3), (64, 56, 256, 1, 1, 4), (256, 56, 64, 1, 1, 2),
+    (256, 56, 128, 1, 1, 1), (128, 56, 128, 3, 2, 1), (128, 28, 512, 1, 1, 4),
+    (256, 56, 512, 1, 2, 1), (512, 28, 128, 1, 1, 3), (128, 28, 128, 3, 1, 3),
+    (512, 28, 256, 1, 1, 1), (256, 28, 256, 3, 2, 1), (256, 14, 1024, 1, 1, 6),
+    (512, 28, 1024, 1, 2, 1), (1024, 14, 256, 1, 1, 5), (256, 14, 256, 3, 1, 5),
+    (1024, 14, 512, 1, 1, 1), (512, 14, 512, 3, 2, 1), (512, 7, 2048, 1, 1, 3),
+    (1024, 14, 2048, 1, 2, 1), (2048, 7, 512, 1, 1, 2), (512, 7, 512, 3, 1, 2),
+]
+
+
+def resnet50_workloads(batch=1):
+    """The convolutions of ResNet-50 at ``batch``, one row per distinct shape (with its
+    occurrence count), padding ``k // 2``."""
+    rows = []
+    for c, h, k, ks, s, n in RESNET50:
+        name = f"resnet50 {ks}x{ks}{' s2' if s == 2 else ''} ({batch},{c},{h},{h})->{k} x{n}"
+        rows.append(Workload(name, "conv2d", _conv_setup((batch, c, h, h), (k, c, ks, ks),
+                                                         stride=s, padding=ks // 2), count=n))
+    return rows
+
+
+SUITES = {"standard": workloads, "resnet50": resnet50_workloads}
+
+
+def suite_totals(rows):
+    """Per thread count, the count-weighted sum of the medians (rows with a ``count``):
+    ``{threads: {"layers", "fastconv_ms", "peers": {name: {"ms", "ratio"}}}}``.  A peer
+    is totalled only when it timed every counted row of that thread count."""
+    out = {}
+    for th in sorted({r["threads"] for r in rows}):
+        rs = [r for r in rows if r["threads"] == th and r.get("count")]
+        if not rs or any("fastconv_ms" not in r for r in rs):
+            continue
+        tot = {"layers": sum(r["count"] for r in rs),
+               "fastconv_ms": sum(r["count"] * r["fastconv_ms"] for r in rs), "peers": {}}
+        for name in rs[0]["peers"]:
+            if all(name in r["peers"] for r in rs):
+                ms = sum(r["count"] * r["peers"][name]["ms"] for r in rs)
+                tot["peers"][name] = {"ms": ms, "ratio": ms / tot["fastconv_ms"]}
+        out[th] = tot
+    return out
+
+
 # --------------------------------------------------------------------------
 # timing
 # --------------------------------------------------------------------------
@@ -476,12 +529,15 @@ def _set_threads(n):
     return n
 
 
-def run(quick=False, threads=(1,), only=None, budget=None, progress=True):
-    """Run the table; returns a dict (machine info, peaks, rows)."""
+def run(quick=False, threads=(1,), only=None, budget=None, progress=True, suite="standard"):
+    """Run the table of ``suite`` (a key of :data:`SUITES`); returns a dict (machine
+    info, peaks, rows, and for suites with occurrence counts the network totals)."""
     import fastconv
 
+    if suite not in SUITES:
+        raise ValueError(f"suite={suite!r}: expected one of {sorted(SUITES)}")
     rows = []
-    wls = [w for w in workloads() if (w.quick or not quick)]
+    wls = [w for w in SUITES[suite]() if (w.quick or not quick)]
     if only:
         wls = [w for w in wls if only.lower() in w.name.lower()]
     budget = budget if budget is not None else (0.35 if quick else 2.0)
@@ -501,6 +557,8 @@ def run(quick=False, threads=(1,), only=None, budget=None, progress=True):
             if prog:
                 prog.show(f"{w.name} ({th}t)")
             row = {"workload": w.name, "threads": th, "dtype": w.dtype}
+            if w.count:
+                row["count"] = w.count
             present = w.op(fastconv) if callable(w.op) else getattr(fastconv, w.op, None) is not None
             if not present:
                 row["skipped"] = f"fastconv op {w.op!r} not present"
@@ -538,8 +596,12 @@ def run(quick=False, threads=(1,), only=None, budget=None, progress=True):
                 prog.step(w.name)
     if prog:
         prog.close()
-    return {"machine": _machine(), "peaks_gflops": peaks, "rows": rows,
-            "quick": quick, "method": "median of interleaved calls; ratio = peer / fastconv"}
+    res = {"machine": _machine(), "peaks_gflops": peaks, "rows": rows, "suite": suite,
+           "quick": quick, "method": "median of interleaved calls; ratio = peer / fastconv"}
+    totals = suite_totals(rows)
+    if totals:
+        res["totals"] = totals
+    return res
 
 
 def _machine():
@@ -598,6 +660,11 @@ def format_table(res):
         pp = f"{r['pct_peak']:.0f}" if r.get("pct_peak") is not None else "-"
         peers = "  ".join(f"{k} {v['ms']:.3f} ({v['ratio']:.2f}x)" for k, v in r["peers"].items())
         lines.append(f"{head} {r['fastconv_ms']:>9.3f} {gf:>8} {pp:>6}  {peers or '(no peer)'}")
+    for th, tot in res.get("totals", {}).items():
+        peers = "  ".join(f"{k} {v['ms']:.3f} ({v['ratio']:.2f}x)" for k, v in tot["peers"].items())
+        name = f"network total ({tot['layers']} convolutions)"
+        lines.append(f"{name:<46} {th:>3} {tot['fastconv_ms']:>9.3f} {'':>8} {'':>6}  "
+                     f"{peers or '(no peer)'}")
     lines.append("ratio > 1: fastconv faster.  " + res["method"])
     return "\n".join(lines)
 
@@ -662,13 +729,16 @@ def main(argv=None):
     ap.add_argument("--budget", type=float, default=None,
                     help="seconds of timed calls per workload (default 2, quick 0.35)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    ap.add_argument("--suite", choices=sorted(SUITES), default="standard",
+                    help="standard: the workload table (default); resnet50: the 23 distinct "
+                         "convolutions of ResNet-50 at batch 1 and their network total")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numba
 
     threads = args.threads or [numba.config.NUMBA_NUM_THREADS]
     res = run(quick=args.quick, threads=threads, only=args.only, budget=args.budget,
-              progress=not args.no_progress)
+              progress=not args.no_progress, suite=args.suite)
     print(format_table(res))
     if args.json:
         with open(args.json, "w") as fh:

@@ -446,6 +446,46 @@ def test_bench_cli_smoke(tmp_path, capsys):
         _bench.main(["--threads", "0"])
 
 
+def test_bench_resnet50_suite(tmp_path, capsys):
+    import json
+
+    from fastconv import _bench
+
+    assert sum(n for *_, n in _bench.RESNET50) == 53  # ResNet-50's convolutions
+    assert len({(c, h, k, ks, s) for c, h, k, ks, s, _ in _bench.RESNET50}) == 23
+    path = tmp_path / "r.json"
+    assert _bench.main(["--suite", "resnet50", "--quick", "--only", "7,7)->", "--budget", "0.01",
+                        "--threads", "1", "--no-progress", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    res = json.loads(path.read_text())
+    assert res["suite"] == "resnet50" and len(res["rows"]) == 3
+    assert sorted(r["count"] for r in res["rows"]) == [2, 2, 3]
+    tot = res["totals"]["1"]
+    assert tot["layers"] == 7
+    assert tot["fastconv_ms"] == pytest.approx(sum(r["count"] * r["fastconv_ms"]
+                                                   for r in res["rows"]))
+    assert "network total (7 convolutions)" in out
+    with pytest.raises(ValueError, match="suite="):
+        _bench.run(suite="vgg", progress=False)
+
+
+def test_suite_totals_weight_by_count():
+    from fastconv._bench import suite_totals
+
+    def row(th, n, ms, peers):
+        return {"threads": th, "count": n, "fastconv_ms": ms,
+                "peers": {k: {"ms": v} for k, v in peers.items()}}
+
+    rows = [row(1, 2, 1.0, {"torch": 3.0, "scipy": 5.0}), row(1, 3, 2.0, {"torch": 1.0}),
+            row(2, 1, 4.0, {"torch": 2.0}), {"threads": 1, "workload": "no count"}]
+    tot = suite_totals(rows)
+    assert tot[1]["layers"] == 5 and tot[1]["fastconv_ms"] == 8.0
+    assert tot[1]["peers"] == {"torch": {"ms": 9.0, "ratio": 9.0 / 8.0}}  # scipy: one row only
+    assert tot[2]["peers"]["torch"]["ratio"] == 0.5
+    rows.append({"threads": 2, "count": 1, "error": "boom"})  # a failed row: no total
+    assert 2 not in suite_totals(rows)
+
+
 def test_bench_interleaving_balances_the_order():
     """Each round calls every function once, fastconv first; no call follows itself;
     two alternate strictly and with three each follows each other equally often."""
