@@ -191,3 +191,56 @@ class TimeSeparable:
 
     def time_separable_conv2d(self, impl):
         self.run()
+
+
+def _resnet50_layers():
+    """name -> (C_in, H, C_out, kernel, stride, count) of ``python -m fastconv bench --suite
+    resnet50`` (fastconv._bench.RESNET50, the 23 distinct convolutions of ResNet-50)."""
+    from fastconv._bench import RESNET50
+
+    return {f"{ks}x{ks}_s{s}_{c}to{k}_{h}": (c, h, k, ks, s, n) for c, h, k, ks, s, n in RESNET50}
+
+
+RESNET50_LAYERS = _resnet50_layers()
+
+
+class TimeResNet50Layer:
+    """fastconv.conv2d on each distinct ResNet-50 convolution at batch 1 (float32)."""
+
+    params = (cases(RESNET50_LAYERS),)
+    param_names = ["layer"]
+
+    def setup(self, layer):
+        c, h, k, ks, s, _ = RESNET50_LAYERS[layer]
+        rng = np.random.default_rng(0)
+        self.x = rng.standard_normal((1, c, h, h)).astype(np.float32)
+        self.w = rng.standard_normal((k, c, ks, ks)).astype(np.float32)
+        self.kw = dict(stride=s, padding=ks // 2)
+        self.out = fastconv.conv2d(self.x, self.w, **self.kw)  # compile / cache load
+
+    def time_conv(self, layer):
+        fastconv.conv2d(self.x, self.w, out=self.out, **self.kw)
+
+
+class TimeResNet50LayerTorch:
+    """torch.nn.functional.conv2d on the same ResNet-50 convolutions (CPU)."""
+
+    params = (cases(RESNET50_LAYERS),)
+    param_names = ["layer"]
+
+    def setup(self, layer):
+        try:
+            import torch
+        except ImportError:
+            raise NotImplementedError("torch is not installed")
+        c, h, k, ks, s, _ = RESNET50_LAYERS[layer]
+        rng = np.random.default_rng(0)
+        self.x = torch.from_numpy(rng.standard_normal((1, c, h, h)).astype(np.float32))
+        self.w = torch.from_numpy(rng.standard_normal((k, c, ks, ks)).astype(np.float32))
+        self.kw = dict(stride=s, padding=ks // 2)
+        torch.nn.functional.conv2d(self.x, self.w, **self.kw)
+
+    def time_conv(self, layer):
+        import torch
+
+        torch.nn.functional.conv2d(self.x, self.w, **self.kw)
