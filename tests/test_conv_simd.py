@@ -469,6 +469,17 @@ def test_bench_resnet50_suite(tmp_path, capsys):
         _bench.run(suite="vgg", progress=False)
 
 
+def test_bench_settles_the_allocator_first(monkeypatch):
+    """run() frees a large block before the first row (see fastconv._bench.settle_allocator)."""
+    from fastconv import _bench
+
+    calls = []
+    monkeypatch.setattr(_bench, "settle_allocator", lambda: calls.append("settle"))
+    monkeypatch.setattr(_bench, "measure_peak", lambda *a: calls.append("peak") or 1.0)
+    _bench.run(quick=True, only="no such workload", progress=False)
+    assert calls[0] == "settle"
+
+
 def test_suite_totals_weight_by_count():
     from fastconv._bench import suite_totals
 
