@@ -132,84 +132,101 @@ def _gather(xf, dims, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
 @njit(**INNER)
 def _gather_strided(xf, dims, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw, Wq, Wp,
                     slab, phs, mapd, maph, mapw, jlo, jhi, plo, sidx):
-    """Strided rows: xs[Cg][KD][KH][slab], slab = [sw phases of phs][nr rows][Wq] + slack.
+    """Strided rows: xs[Cg][KD][slab], slab = [sh row phases][sw column phases][phs] + slack.
 
-    Row r of (kd, kh) is the padded input row (oh0 + r) * sh + kh * dh, split into
-    sw column phases (phase p holds columns p, p + sw, ...), so that output row r,
-    tap (kh, kw) reads a contiguous run and consecutive output rows are Wq apart.
+    The padded input rows of the task, i = 0 .. (nr - 1) * sh + (KH - 1) * dh (padded
+    row oh0 * sh + i), are each stored once: row i at position i // sh of row phase
+    i % sh, split into sw column phases (column phase p holds columns p, p + sw, ...).
+    Output row r, tap (kh, kw) then reads row phase (kh * dh) % sh from position
+    r + (kh * dh) // sh and column phase (kw * dw) % sw: a contiguous run, and
+    consecutive output rows are Wq apart.  (Rows used to be copied once per kernel
+    row: 3 copies for a 3x3, 7 for the 7x7 stem, read from the input 3 and 7 times.)
+    Row phases no tap reads (the odd rows of a 1x1 at stride 2) are not filled.
     Padded columns [jlo, jhi) map to input column j - plo: that run is a strided
     copy done with vector gathers (no index-map lookups) -- at stride 2 with two
     contiguous loads de-interleaved into both phases (``veven``/``vodd``) -- the
-    borders go through ``mapw``.  A phase holds phs >= nr * Wq elements (the rows of the largest row
-    block, so that every task shares one layout); rows past nr are zeroed.
-    ``xf`` is the input flattened (flat indices: no per-row views and their
-    reference counts), ``sidx[k] = k * sw`` the gather's lane offsets.
+    borders go through ``mapw``.  A column phase holds phs elements (the rows of the
+    largest row block, so that every task shares one layout); positions past this
+    task's rows are zeroed, and the head of a phase no tap reads (where the reads
+    of garbage lanes past the previous one end).  ``xf`` is the input flattened
+    (flat indices: no per-row views and their reference counts), ``sidx[k] = k * sw``
+    the gather's lane offsets.
     """
     N, C, D, H, W = dims
     L = lanes(xs)
+    nrows = (nr - 1) * sh + (KH - 1) * dh + 1
     for c in range(Cg):
         ci = g * Cg + c
         for kd in range(KD):
             idd = mapd[od * sd + kd * dd]
-            for kh in range(KH):
-                base = ((c * KD + kd) * KH + kh) * slab
-                for r in range(nr):
-                    ih = maph[(oh0 + r) * sh + kh * dh]
+            base0 = (c * KD + kd) * slab
+            for rph in range(sh):
+                base = base0 + rph * sw * phs
+                used = False
+                for kh in range(KH):
+                    used = used or (kh * dh) % sh == rph
+                if not used:
+                    for j in range(base, base + min(sw * phs, 5 * L + Wp)):
+                        xs[j] = 0
+                    continue
+                nri = max(0, (nrows - rph + sh - 1) // sh)  # rows of this phase
+                for r in range(nri):
+                    ih = maph[oh0 * sh + rph + r * sh]
                     if idd < 0 or ih < 0:
                         for ph in range(sw):
                             for jj in range(Wq):
                                 xs[base + ph * phs + r * Wq + jj] = 0
-                    else:
-                        src = (((n * C + ci) * D + idd) * H + ih) * W
-                        # stride 2: phase columns [c0, c1) lie in the interior run in both
-                        # phases; two contiguous loads, de-interleaved, fill both (a gather
-                        # per vector cost ~10 % of a stride-2 3x3 call)
-                        c0 = 0
-                        c1 = 0
-                        if sw == 2:
-                            c0 = min(Wq, max(0, -(-jlo // 2)))
-                            c1 = max(c0, min(Wq, -((1 - jhi) // 2)))
-                            d0 = base + r * Wq
-                            s2 = src - plo
-                            for j0 in range(c0, c1, L):
-                                m = min(L, c1 - j0)
-                                x0 = vload_masked(xf, s2 + 2 * j0, 2 * m)
-                                x1 = vload_masked(xf, s2 + 2 * j0 + L, 2 * m - L)
-                                vstore_masked(xs, d0 + j0, veven(x0, x1), m)
-                                vstore_masked(xs, d0 + phs + j0, vodd(x0, x1), m)
-                        for ph in range(sw):
-                            dst = base + ph * phs + r * Wq
-                            # phase columns jj in [a, e) lie in the interior run
-                            a = min(Wq, max(0, -((ph - jlo) // sw)))
-                            e = max(a, min(Wq, -((ph - jhi) // sw)))
-                            for jj in range(a):
-                                j = jj * sw + ph
-                                iw = mapw[j] if j < Wp else -1
-                                xs[dst + jj] = xf[src + iw] if iw >= 0 else 0
-                            # the rest of the interior: a strided run, gathered a vector
-                            # at a time (all of it unless sw == 2; then a column or two,
-                            # copied one by one: a gather costs as much for one lane)
-                            s0 = src + ph - plo
-                            for part in range(2):
-                                pa = a if part == 0 else max(a, c1)
-                                pe = min(e, c0) if part == 0 else e
-                                if pe - pa <= 2:
-                                    for jj in range(pa, pe):
-                                        xs[dst + jj] = xf[s0 + jj * sw]
-                                    continue
-                                for j0 in range(pa, pe, L):
-                                    m = min(L, pe - j0)
-                                    vstore_masked(xs, dst + j0,
-                                                  vgather(xf, s0 + j0 * sw, sidx, 0, 0, m), m)
-                            for jj in range(e, Wq):
-                                j = jj * sw + ph
-                                iw = mapw[j] if j < Wp else -1
-                                xs[dst + jj] = xf[src + iw] if iw >= 0 else 0
+                        continue
+                    src = (((n * C + ci) * D + idd) * H + ih) * W
+                    # stride 2: phase columns [c0, c1) lie in the interior run in both
+                    # phases; two contiguous loads, de-interleaved, fill both (a gather
+                    # per vector cost ~10 % of a stride-2 3x3 call)
+                    c0 = 0
+                    c1 = 0
+                    if sw == 2:
+                        c0 = min(Wq, max(0, -(-jlo // 2)))
+                        c1 = max(c0, min(Wq, -((1 - jhi) // 2)))
+                        d0 = base + r * Wq
+                        s2 = src - plo
+                        for j0 in range(c0, c1, L):
+                            m = min(L, c1 - j0)
+                            x0 = vload_masked(xf, s2 + 2 * j0, 2 * m)
+                            x1 = vload_masked(xf, s2 + 2 * j0 + L, 2 * m - L)
+                            vstore_masked(xs, d0 + j0, veven(x0, x1), m)
+                            vstore_masked(xs, d0 + phs + j0, vodd(x0, x1), m)
+                    for ph in range(sw):
+                        dst = base + ph * phs + r * Wq
+                        # phase columns jj in [a, e) lie in the interior run
+                        a = min(Wq, max(0, -((ph - jlo) // sw)))
+                        e = max(a, min(Wq, -((ph - jhi) // sw)))
+                        for jj in range(a):
+                            j = jj * sw + ph
+                            iw = mapw[j] if j < Wp else -1
+                            xs[dst + jj] = xf[src + iw] if iw >= 0 else 0
+                        # the rest of the interior: a strided run, gathered a vector
+                        # at a time (all of it unless sw == 2; then a column or two,
+                        # copied one by one: a gather costs as much for one lane)
+                        s0 = src + ph - plo
+                        for part in range(2):
+                            pa = a if part == 0 else max(a, c1)
+                            pe = min(e, c0) if part == 0 else e
+                            if pe - pa <= 2:
+                                for jj in range(pa, pe):
+                                    xs[dst + jj] = xf[s0 + jj * sw]
+                                continue
+                            for j0 in range(pa, pe, L):
+                                m = min(L, pe - j0)
+                                vstore_masked(xs, dst + j0,
+                                              vgather(xf, s0 + j0 * sw, sidx, 0, 0, m), m)
+                        for jj in range(e, Wq):
+                            j = jj * sw + ph
+                            iw = mapw[j] if j < Wp else -1
+                            xs[dst + jj] = xf[src + iw] if iw >= 0 else 0
                 for ph in range(sw):
-                    for j in range(base + ph * phs + nr * Wq, base + (ph + 1) * phs):
+                    for j in range(base + ph * phs + nri * Wq, base + (ph + 1) * phs):
                         xs[j] = 0
-                for j in range(base + sw * phs, base + slab):
-                    xs[j] = 0
+            for j in range(base0 + sh * sw * phs, base0 + slab):
+                xs[j] = 0
 
 
 @njit(**INNER)
@@ -3010,11 +3027,13 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
         for k in range(KW):
             koff[k] = k * dw
     else:
-        phs = rb * Wq
-        slab = ((sw * phs + T + (KW - 1) * dw + 16 + 15) // 16) * 16
+        # rows per row phase of the largest row block (see _gather_strided)
+        phs = (((rb - 1) * sh + (KH - 1) * dh + sh) // sh) * Wq
+        slab = ((sh * sw * phs + T + (KW - 1) * dw + 16 + 15) // 16) * 16
         for kd in range(KD):
             for kh in range(KH):
-                toff[kd * KH + kh] = (kd * KH + kh) * slab
+                toff[kd * KH + kh] = (kd * slab + ((kh * dh) % sh) * sw * phs
+                                      + ((kh * dh) // sh) * Wq)
         for k in range(KW):
             koff[k] = ((k * dw) % sw) * phs + (k * dw) // sw
     bits = np.empty((rp + L - 1) // L, np.int64)
@@ -3070,7 +3089,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 _gather(xf, dims, src, n, g, Cg, KD, od, sd, dd, oh0, nr + (KH - 1) * dh, rp,
                         slab, Wp, mapd, maph, mapw, jlo, jhi, plo, bits)
             else:
-                cstride = KD * KH * slab
+                cstride = KD * slab
                 src = _slot(scratch, Cg * cstride)
                 _gather_strided(xf, dims, src, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw,
                                 Wq, Wp, slab, phs, mapd, maph, mapw, jlo, jhi, plo, sidx)
@@ -3884,11 +3903,13 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
         for k in range(KW):
             koff[k] = k * dw
     else:
-        phs = rb * Wq
-        slab = ((sw * phs + T + (KW - 1) * dw + 16 + 15) // 16) * 16
+        # rows per row phase of the largest row block (see _gather_strided)
+        phs = (((rb - 1) * sh + (KH - 1) * dh + sh) // sh) * Wq
+        slab = ((sh * sw * phs + T + (KW - 1) * dw + 16 + 15) // 16) * 16
         for kd in range(KD):
             for kh in range(KH):
-                toff[kd * KH + kh] = (kd * KH + kh) * slab
+                toff[kd * KH + kh] = (kd * slab + ((kh * dh) % sh) * sw * phs
+                                      + ((kh * dh) // sh) * Wq)
         for k in range(KW):
             koff[k] = ((k * dw) % sw) * phs + (k * dw) // sw
     bits = np.empty((rp + L - 1) // L, np.int64)
@@ -3944,7 +3965,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 _gather(xf, dims, src, n, g, Cg, KD, od, sd, dd, oh0, nr + (KH - 1) * dh, rp,
                         slab, Wp, mapd, maph, mapw, jlo, jhi, plo, bits)
             else:
-                cstride = KD * KH * slab
+                cstride = KD * slab
                 src = _slot(scratch, Cg * cstride)
                 _gather_strided(xf, dims, src, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh, sw,
                                 Wq, Wp, slab, phs, mapd, maph, mapw, jlo, jhi, plo, sidx)

@@ -25,9 +25,11 @@ virtual row and wastes few lanes when ``W_out`` is not a multiple of the tile:
   index maps of :mod:`fastconv._tables` (every ``padding_mode``; the input is
   never padded as a whole); with zero padding, neighbouring rows share their
   pads (``pitch = W + max(pad_lo, pad_hi)``, see :func:`_pitch`);
-* strided: a scratch ``[C_g][KD][KH][sw][rows][W_q]`` -- the input row that
-  kernel row ``kh`` needs for output row ``r``, split into ``sw`` column
-  phases so that each tap reads a contiguous run.
+* strided: a scratch ``[C_g][KD][sh][sw][rows][W_q]`` -- each padded input row
+  the task needs once, in row phase ``i % sh`` at position ``i // sh``, split
+  into ``sw`` column phases, so that each tap reads a contiguous run (row phase
+  ``kh * dh % sh``, column phase ``kw * dw % sw``) and output rows are ``W_q``
+  apart.
 
 The scratch is one reusable buffer per calling thread (page faults of fresh
 large allocations are expensive on VMs).
@@ -119,7 +121,8 @@ def _scratch_elems(p, rb, T):
     wq = _phase_len(p)
     if sh == 1 and sw == 1:
         return cg * KD * ((rb + (KH - 1) * dh) * wq + T + (KW - 1) * dw + 32)
-    return cg * KD * KH * (sw * rb * wq + T + (KW - 1) * dw + 32)
+    rows = -(-((rb - 1) * sh + (KH - 1) * dh + 1) // sh)  # per row phase
+    return cg * KD * (sh * sw * rows * wq + T + (KW - 1) * dw + 32)
 
 
 _tls = threading.local()
