@@ -59,6 +59,7 @@ import numpy as np
 from numba import get_thread_id, njit, prange
 
 from ._common import NJIT_OPTS
+from .conv_simd import pack_block
 from ._simd import (
     lanes, vbroadcast, veven, vfma, vgather, vload, vload_bits, vload_masked, vodd, vprefetch,
     vstore, vstore_lanes, vstore_masked, vzeros,
@@ -487,8 +488,15 @@ def _gather_strided(xf, dims, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh,
 
 DRIVER = '''@njit(parallel=True, **NJIT_OPTS)
 def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
-    """Parallel driver for _mk_{n} (see the docstring of fastconv._cpu.conv_simd)."""
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch, wsrc, bsrc, wtask):
+    """Parallel driver for _mk_{n} (see the docstring of fastconv._cpu.conv_simd).
+
+    With ``wtask`` the weights are not packed beforehand (``wp``, ``bp`` unused): each
+    task packs its K-blocks one at a time from ``wsrc`` (the weight flattened) and
+    ``bsrc`` (the bias or empty) into a block-sized buffer that stays in L2, and runs
+    the micro-kernel per block -- for weights larger than L2, where a packed copy
+    costs a write and a read of the whole weight in memory.
+    """
     KB = {kb}
     NV = {nv}
     TAIL = {tail}  # one-vector tail tiles (see _mk_{n})
@@ -514,7 +522,7 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
     # 1x1 with many input channels: tile-major with a packed tile (see the micro-kernel)
-    tm = 1 if pack and ntap == 1 and KW == 1 else 0
+    tm = 1 if pack and ntap == 1 and KW == 1 and not wtask else 0
     # every layout below makes output pixel (r, ox) the virtual pixel r * rp + ox
     # and tap (kd, kh, kw) a fixed offset toff[kd * KH + kh] + koff[kw] from it.  The
     # layout of the largest row block serves every task, so these arrays and the
@@ -556,6 +564,7 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
     for k in range(L):
         sidx[k] = k * sw
     pk1 = np.empty(1, wp.dtype)  # for the tasks without a packed tile
+    CT = wblk // KB  # weights per output channel
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -629,8 +638,17 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
             if qb <= qa:
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
-            _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
+            if wtask:
+                tw = np.empty(wblk, wp.dtype)
+                tb = np.empty(KB, wp.dtype)
+                idx = np.empty(L, np.int32)
+                for kbi in range(kb0, kb1):
+                    pack_block(wsrc, CT, Kg, g, kbi, KB, tw, 0, bsrc, tb, 0, idx)
+                    _mk_{n}(src, tw, tb, of, xbase, wblk, -kbi, kbi, kbi + 1, Kg, Cg, cstride,
+                            toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, 0, qv)
+            else:
+                _mk_{n}(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
 
 
 '''

@@ -233,6 +233,35 @@ def test_stride2_phases(dt, rng):
     _check(x, rng.standard_normal((8, 4, 7, 7)).astype(dt), None, stride=2, padding=3)
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_weights_packed_per_task(dt, rng, monkeypatch):
+    """Weights larger than L2 with one row block per task: each task packs its own
+    K-blocks (bias, K tail, groups, 1x1 and 3x3, padded and in place, one thread and
+    split); the results equal those of the packed-in-advance path bit for bit."""
+    f = 1 if dt == np.float32 else 2  # half the input channels: the same bytes in float64
+    cases = [
+        # x shape, weight shape, padding, groups
+        ((1, 256 // f, 6, 7), (256, 256 // f, 3, 3), 1, 1),
+        ((2, 1024 // f, 3, 3), (300, 1024 // f, 1, 1), 0, 1),  # K tail, 1x1 in place
+        ((1, 512 // f, 5, 5), (512, 256 // f, 3, 3), 0, 2),  # groups, in place
+    ]
+    for xs, ws, pad, g in cases:
+        x = rng.standard_normal(xs).astype(dt)
+        w = rng.standard_normal(ws).astype(dt)
+        for b in (rng.standard_normal(ws[0]).astype(dt), None):
+            p = _params_for(x, w, b, 1, pad, 1, g, "zeros")
+            assert conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN)[9], (xs, ws)
+            out = _check(x, w, b, padding=pad, groups=g)
+            with serial():
+                _check(x, w, b, padding=pad, groups=g)
+            monkeypatch.setattr(conv_simd, "_WTASK", False)
+            assert not conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN, False)[9]
+            ref = np.empty_like(out)
+            conv_simd.conv(p, x, w, b, ref)
+            monkeypatch.setattr(conv_simd, "_WTASK", True)
+            np.testing.assert_array_equal(out, ref)
+
+
 def test_direct_reads_stay_in_the_array():
     """The in-place (unpadded stride-1) layout never reads past the input: each input
     ends at a page boundary followed by an unreadable page (a read past it would crash

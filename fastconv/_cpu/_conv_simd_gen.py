@@ -9,6 +9,7 @@ import numpy as np
 from numba import get_thread_id, njit, prange
 
 from ._common import NJIT_OPTS
+from .conv_simd import pack_block
 from ._simd import (
     lanes, vbroadcast, veven, vfma, vgather, vload, vload_bits, vload_masked, vodd, vprefetch,
     vstore, vstore_lanes, vstore_masked, vzeros,
@@ -2973,8 +2974,15 @@ def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, to
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
-    """Parallel driver for _mk_kb8_nv3 (see the docstring of fastconv._cpu.conv_simd)."""
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch, wsrc, bsrc, wtask):
+    """Parallel driver for _mk_kb8_nv3 (see the docstring of fastconv._cpu.conv_simd).
+
+    With ``wtask`` the weights are not packed beforehand (``wp``, ``bp`` unused): each
+    task packs its K-blocks one at a time from ``wsrc`` (the weight flattened) and
+    ``bsrc`` (the bias or empty) into a block-sized buffer that stays in L2, and runs
+    the micro-kernel per block -- for weights larger than L2, where a packed copy
+    costs a write and a read of the whole weight in memory.
+    """
     KB = 8
     NV = 3
     TAIL = True  # one-vector tail tiles (see _mk_kb8_nv3)
@@ -3000,7 +3008,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
     # 1x1 with many input channels: tile-major with a packed tile (see the micro-kernel)
-    tm = 1 if pack and ntap == 1 and KW == 1 else 0
+    tm = 1 if pack and ntap == 1 and KW == 1 and not wtask else 0
     # every layout below makes output pixel (r, ox) the virtual pixel r * rp + ox
     # and tap (kd, kh, kw) a fixed offset toff[kd * KH + kh] + koff[kw] from it.  The
     # layout of the largest row block serves every task, so these arrays and the
@@ -3042,6 +3050,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     for k in range(L):
         sidx[k] = k * sw
     pk1 = np.empty(1, wp.dtype)  # for the tasks without a packed tile
+    CT = wblk // KB  # weights per output channel
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -3115,8 +3124,17 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
             if qb <= qa:
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
-            _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
+            if wtask:
+                tw = np.empty(wblk, wp.dtype)
+                tb = np.empty(KB, wp.dtype)
+                idx = np.empty(L, np.int32)
+                for kbi in range(kb0, kb1):
+                    pack_block(wsrc, CT, Kg, g, kbi, KB, tw, 0, bsrc, tb, 0, idx)
+                    _mk_kb8_nv3(src, tw, tb, of, xbase, wblk, -kbi, kbi, kbi + 1, Kg, Cg, cstride,
+                            toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, 0, qv)
+            else:
+                _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
 
 
 @njit(**INNER)
@@ -3849,8 +3867,15 @@ def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, to
 
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
-        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch):
-    """Parallel driver for _mk_kb4_nv4 (see the docstring of fastconv._cpu.conv_simd)."""
+        jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch, wsrc, bsrc, wtask):
+    """Parallel driver for _mk_kb4_nv4 (see the docstring of fastconv._cpu.conv_simd).
+
+    With ``wtask`` the weights are not packed beforehand (``wp``, ``bp`` unused): each
+    task packs its K-blocks one at a time from ``wsrc`` (the weight flattened) and
+    ``bsrc`` (the bias or empty) into a block-sized buffer that stays in L2, and runs
+    the micro-kernel per block -- for weights larger than L2, where a packed copy
+    costs a write and a read of the whole weight in memory.
+    """
     KB = 4
     NV = 4
     TAIL = False  # one-vector tail tiles (see _mk_kb4_nv4)
@@ -3876,7 +3901,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     ocs = OD * OH * OW
     ntask = N * groups * nkg * OD * nrb
     # 1x1 with many input channels: tile-major with a packed tile (see the micro-kernel)
-    tm = 1 if pack and ntap == 1 and KW == 1 else 0
+    tm = 1 if pack and ntap == 1 and KW == 1 and not wtask else 0
     # every layout below makes output pixel (r, ox) the virtual pixel r * rp + ox
     # and tap (kd, kh, kw) a fixed offset toff[kd * KH + kh] + koff[kw] from it.  The
     # layout of the largest row block serves every task, so these arrays and the
@@ -3918,6 +3943,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     for k in range(L):
         sidx[k] = k * sw
     pk1 = np.empty(1, wp.dtype)  # for the tasks without a packed tile
+    CT = wblk // KB  # weights per output channel
     for t in prange(ntask):
         rbi = t % nrb
         t2 = t // nrb
@@ -3991,8 +4017,17 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
             if qb <= qa:
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
-            _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
-                    toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
+            if wtask:
+                tw = np.empty(wblk, wp.dtype)
+                tb = np.empty(KB, wp.dtype)
+                idx = np.empty(L, np.int32)
+                for kbi in range(kb0, kb1):
+                    pack_block(wsrc, CT, Kg, g, kbi, KB, tw, 0, bsrc, tb, 0, idx)
+                    _mk_kb4_nv4(src, tw, tb, of, xbase, wblk, -kbi, kbi, kbi + 1, Kg, Cg, cstride,
+                            toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, 0, qv)
+            else:
+                _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
+                        toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
 
 
 # (KB, NV) -> parallel driver

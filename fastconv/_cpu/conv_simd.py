@@ -80,6 +80,7 @@ _DIRECT = True  # read unpadded stride-1 input in place
 _REUSE = True  # reuse the per-thread scratch between calls
 _SHARED_PAD = True  # stride-1 zero-padded rows share their pads (see _pitch)
 _PACK_MIN = 16  # 1x1 convs with at least this many input channels per group run tile-major
+_WTASK = True  # tasks pack their own weight blocks when the weights exceed L2 (see _setup)
 _NV8 = 3  # vectors per tile row for 8-channel tiles (only 3 is generated)
 _SERIAL_SMALL = True  # small calls may run on one thread (the tests switch it off to
 #                       exercise the parallel split on small shapes)
@@ -147,6 +148,12 @@ def _scratch(dtype, threads, elems):
     return buf
 
 
+def _weights_per_group(p):
+    """Bytes of one group's weights."""
+    return (p.out_channels // p.groups * p.in_channels // p.groups * int(np.prod(p.kernel))
+            * np.dtype(p.dtype).itemsize)
+
+
 def _tile_major(p, pack_min):
     """True when the 1x1 call runs tile-major with packed input tiles."""
     return all(k == 1 for k in p.kernel) and p.in_channels // p.groups >= pack_min
@@ -184,7 +191,7 @@ def _plan(p, threads, nv8=3):
     # splitting the rows of a small image then costs a second pass over them;
     # ~10 multiply-add units per byte (L3 bandwidth against the FMA rate)
     wbytes = cg * KD * KH * KW * item  # per output channel
-    stream = wbytes * kg > _L2
+    stream = _weights_per_group(p) > _L2
     outer = p.batch * p.groups * OD
     taps = KD * KH * KW
     best = None
@@ -245,45 +252,56 @@ def _pitch(p, shared=True):
 
 
 @njit(**NJIT_OPTS)
+def pack_block(wf, CT, kg, g, kbi, kb, dst, dofs, b, bdst, bofs, idx):
+    """Pack K-block ``kbi`` of group ``g``: ``dst[dofs:dofs + CT*kb]`` = ``[CT][kb]``
+    (channel ``j`` of the block at ``j``, zero past the group's ``kg`` channels) and
+    its bias to ``bdst[bofs:bofs + kb]`` (zeros when ``b`` is empty).
+
+    ``wf`` is the weight flattened from ``(K, CT)`` (``CT = Cg*KD*KH*KW``), ``idx`` an
+    int32 scratch of at least one vector's lanes.  Each destination vector is one
+    ``vgather`` from the block's ``kb`` source rows (lane ``l``: channel ``l % kb`` of
+    entry ``l // kb``), so the pack writes whole vectors in order: about 2x faster
+    than NumPy's transposed copy.
+    """
+    L = lanes(dst)
+    nk = min(kb, kg - kbi * kb)
+    for lane in range(L):
+        j = lane % kb
+        idx[lane] = j * CT + lane // kb if j < nk else -1  # -1: a zero lane
+    k0 = g * kg + kbi * kb
+    n = CT * kb
+    e = 0
+    while e + L <= n:
+        vstore(dst, dofs + e, vgather(wf, k0 * CT + e // kb, idx, 0, 0, L))
+        e += L
+    if e < n:
+        vstore_masked(dst, dofs + e, vgather(wf, k0 * CT + e // kb, idx, 0, 0, n - e), n - e)
+    for j in range(kb):
+        bdst[bofs + j] = b[k0 + j] if j < nk and b.size else 0
+
+
+@njit(**NJIT_OPTS)
 def pack_wb(w5, b, groups, kb):
     """Packed weight and bias of one call: ``(wp, bp)``.
 
     ``w5`` is ``(K, Cg, KD, KH, KW)`` C-contiguous, ``b`` the bias or an empty
     array.  ``wp`` is ``[groups][nkb][Cg][KD*KH][KW][kb]``, ``bp`` is
-    ``[groups][nkb][kb]``, both zero-padded to whole blocks of ``kb`` channels.
-    Each destination vector is one ``vgather`` from the block's ``kb`` source
-    rows (lane ``l``: channel ``l % kb`` of entry ``l // kb``), so the pack
-    writes whole vectors in order: about 2x faster than NumPy's transposed copy,
-    which cost 1-4 % of a call (e.g. 65 us for 128x128x3x3).
+    ``[groups][nkb][kb]``, both zero-padded to whole blocks of ``kb`` channels
+    (:func:`pack_block` per block; the whole pack cost 1-4 % of a call, e.g.
+    65 us for 128x128x3x3).
     """
     K = w5.shape[0]
     CT = w5.size // K
     kg = K // groups
     nkb = (kg + kb - 1) // kb
     wf = w5.reshape(-1)
-    L = lanes(wf)
     wp = np.empty(groups * nkb * CT * kb, w5.dtype)
-    bp = np.zeros(groups * nkb * kb, w5.dtype)
-    idx = np.empty(L, np.int32)
-    n = CT * kb
+    bp = np.empty(groups * nkb * kb, w5.dtype)
+    idx = np.empty(lanes(wf), np.int32)
     for g in range(groups):
         for kbi in range(nkb):
-            nk = min(kb, kg - kbi * kb)
-            for lane in range(L):
-                j = lane % kb
-                idx[lane] = j * CT + lane // kb if j < nk else -1  # -1: a zero lane
-            k0 = g * kg + kbi * kb
-            dst = (g * nkb + kbi) * n
-            e = 0
-            while e + L <= n:
-                vstore(wp, dst + e, vgather(wf, k0 * CT + e // kb, idx, 0, 0, L))
-                e += L
-            if e < n:
-                vstore_masked(wp, dst + e, vgather(wf, k0 * CT + e // kb, idx, 0, 0, n - e),
-                              n - e)
-            if b.size:
-                for j in range(nk):
-                    bp[(g * nkb + kbi) * kb + j] = b[k0 + j]
+            blk = g * nkb + kbi
+            pack_block(wf, CT, kg, g, kbi, kb, wp, blk * CT * kb, b, bp, blk * kb, idx)
     return wp, bp
 
 
@@ -314,7 +332,7 @@ def _geometry(p):
 
 
 @functools.lru_cache(maxsize=256)
-def _setup(p, threads, direct_ok, shared_pad, pack_min):
+def _setup(p, threads, direct_ok, shared_pad, pack_min, wtask_ok=True):
     """Everything about a call that depends only on its params (and the switches)."""
     dtype = np.dtype(p.dtype)
     nd = p.nd
@@ -330,14 +348,17 @@ def _setup(p, threads, direct_ok, shared_pad, pack_min):
     else:
         elems = _scratch_elems(p, rb, T)
     pitch = _pitch(p, shared_pad)
+    # weights larger than L2 and one row block per task: every task packs its own
+    # K-blocks one at a time (no packed copy of the whole weight in memory)
+    wtask = _weights_per_group(p) > _L2 and rb >= _to5(p.out_spatial, nd)[1] and wtask_ok
     # 1x1 with many channels: tile-major, each tile's input packed (the kw == 1 micro-kernel)
-    pack = _tile_major(p, pack_min)
+    pack = _tile_major(p, pack_min) and not wtask
     shapes = (
         (p.batch, p.in_channels) + _to5(p.in_spatial, nd),
         (p.batch, p.out_channels) + _to5(p.out_spatial, nd),
         (p.out_channels, p.in_channels // p.groups) + _to5(p.kernel, nd),
     )
-    return kb, nv, nkg, rb, geo, direct, elems, pitch, pack, shapes
+    return kb, nv, nkg, rb, geo, direct, elems, pitch, pack, wtask, shapes
 
 
 _DRIVERS = None  # the generated drivers, imported on the first call
@@ -373,8 +394,8 @@ def conv(p, x, w, b, out):
 
 def _run(p, x, w, b, out, threads):
     dtype = p.dtype
-    kb, nv, nkg, rb, geo, direct, elems, pitch, pack, (xs5, os5, ws5) = _setup(
-        p, threads, _DIRECT, _SHARED_PAD, _PACK_MIN)
+    kb, nv, nkg, rb, geo, direct, elems, pitch, pack, wtask, (xs5, os5, ws5) = _setup(
+        p, threads, _DIRECT, _SHARED_PAD, _PACK_MIN, _WTASK)
     xc = np.ascontiguousarray(x, dtype=dtype)
     if not xc.flags.writeable:
         # a read-only array is a different Numba type: one copy instead of a
@@ -385,8 +406,13 @@ def _run(p, x, w, b, out, threads):
     if not (w5.flags.writeable and b1.flags.writeable):
         # as for x: read-only arrays are another Numba type (another compilation)
         w5, b1 = w5.copy(), b1.copy()
-    wp, bp = pack_wb(w5, b1, p.groups, kb)
+    empty = _NO_BIAS[np.dtype(dtype)]
+    if wtask:  # the tasks pack their own K-blocks from w5 and b1
+        wp, bp, wsrc, bsrc = empty, empty, w5.reshape(-1), b1
+    else:
+        wp, bp = pack_wb(w5, b1, p.groups, kb)
+        wsrc = bsrc = empty
     scratch = _scratch(dtype, threads, elems if _REUSE else 16)
     _DRIVERS[(kb, nv)](xc.reshape(xs5), wp, bp, out.reshape(os5), *geo, p.groups, nkg, rb,
-                       direct, pitch, pack, scratch)
+                       direct, pitch, pack, scratch, wsrc, bsrc, wtask)
     return out
