@@ -204,6 +204,15 @@ def _resnet50_layers():
 RESNET50_LAYERS = _resnet50_layers()
 
 
+def _resnet50_operands(layer):
+    """float32 input and weight of ``layer`` (batch 1) and its stride/padding keywords."""
+    c, h, k, ks, s, _ = RESNET50_LAYERS[layer]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, c, h, h)).astype(np.float32)
+    w = rng.standard_normal((k, c, ks, ks)).astype(np.float32)
+    return x, w, dict(stride=s, padding=ks // 2)
+
+
 class TimeResNet50Layer:
     """fastconv.conv2d on each distinct ResNet-50 convolution at batch 1 (float32)."""
 
@@ -211,11 +220,7 @@ class TimeResNet50Layer:
     param_names = ["layer"]
 
     def setup(self, layer):
-        c, h, k, ks, s, _ = RESNET50_LAYERS[layer]
-        rng = np.random.default_rng(0)
-        self.x = rng.standard_normal((1, c, h, h)).astype(np.float32)
-        self.w = rng.standard_normal((k, c, ks, ks)).astype(np.float32)
-        self.kw = dict(stride=s, padding=ks // 2)
+        self.x, self.w, self.kw = _resnet50_operands(layer)
         self.out = fastconv.conv2d(self.x, self.w, **self.kw)  # compile / cache load
 
     def time_conv(self, layer):
@@ -233,11 +238,8 @@ class TimeResNet50LayerTorch:
             import torch
         except ImportError:
             raise NotImplementedError("torch is not installed")
-        c, h, k, ks, s, _ = RESNET50_LAYERS[layer]
-        rng = np.random.default_rng(0)
-        self.x = torch.from_numpy(rng.standard_normal((1, c, h, h)).astype(np.float32))
-        self.w = torch.from_numpy(rng.standard_normal((k, c, ks, ks)).astype(np.float32))
-        self.kw = dict(stride=s, padding=ks // 2)
+        x, w, self.kw = _resnet50_operands(layer)
+        self.x, self.w = torch.from_numpy(x), torch.from_numpy(w)
         torch.nn.functional.conv2d(self.x, self.w, **self.kw)
 
     def time_conv(self, layer):
