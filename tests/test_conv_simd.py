@@ -285,6 +285,50 @@ def test_weights_packed_per_task(dt, rng, monkeypatch):
             monkeypatch.setattr(conv_simd, "_WTASK", True)
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_weights_packed_once_per_task(dt, rng, monkeypatch):
+    """One image and one row block per task: each task packs its own K-blocks into
+    its thread's slot of a per-call buffer, small weights too.  Cases: 4-channel
+    groups (the 4 x 4 tile), a K tail, padded, in place (with its tail segment),
+    strided, conv1d; on one and two threads.  Against the SciPy oracle, and bit
+    for bit against the packed-in-advance path."""
+    cases = [
+        # x shape, weight shape, stride, padding, groups
+        ((1, 32, 9, 10), (32, 4, 3, 3), 1, 1, 8),
+        ((1, 12, 7, 7), (20, 12, 3, 3), 1, 0, 1),  # K tail, in place
+        ((1, 6, 11, 9), (16, 3, 3, 3), 2, 1, 2),  # strided
+        ((1, 16, 40), (24, 16, 5), 1, 2, 1),  # conv1d
+    ]
+    saved = numba.get_num_threads()
+    packed_once = {1: 0, 2: 0}
+    try:
+        for xs, ws, s, pad, g in cases:
+            x = rng.standard_normal(xs).astype(dt)
+            w = rng.standard_normal(ws).astype(dt)
+            b = rng.standard_normal(ws[0]).astype(dt)
+            p = _params_for(x, w, b, s, pad, 1, g, "zeros")
+            ref = conv_nd(x, w, b, p.stride, p.pad_lo, p.pad_hi, p.dilation, g)
+            absref = conv_nd(np.abs(x), np.abs(w), np.abs(b), p.stride, p.pad_lo, p.pad_hi,
+                             p.dilation, g)
+            terms = ws[1] * int(np.prod(ws[2:])) + 1
+            for th in (1, 2):
+                numba.set_num_threads(th)
+                st = conv_simd._setup(p, th, True, True, conv_simd._PACK_MIN)
+                assert st[9] == (st[3] >= conv_simd._to5(p.out_spatial, p.nd)[1]), (xs, th)
+                packed_once[th] += st[9]
+                out = conv_simd.conv(p, x, w, b, np.full(p.out_shape, np.nan, dt))
+                assert_close(out, ref, dt, terms=terms, scale=float(absref.max()))
+                monkeypatch.setattr(conv_simd, "_WTASK_ONCE", False)
+                assert not conv_simd._setup(p, th, True, True, conv_simd._PACK_MIN, True,
+                                            False)[9]
+                np.testing.assert_array_equal(
+                    conv_simd.conv(p, x, w, b, np.full(p.out_shape, np.nan, dt)), out)
+                monkeypatch.setattr(conv_simd, "_WTASK_ONCE", True)
+    finally:
+        numba.set_num_threads(saved)
+    assert packed_once[1] == len(cases) and packed_once[2] >= 2, packed_once
+
+
 def test_direct_reads_stay_in_the_array():
     """The in-place (unpadded stride-1) layout never reads past the input: each input
     ends at a page boundary followed by an unreadable page (a read past it would crash

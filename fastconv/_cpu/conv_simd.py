@@ -81,6 +81,7 @@ _REUSE = True  # reuse the per-thread scratch between calls
 _SHARED_PAD = True  # stride-1 zero-padded rows share their pads (see _pitch)
 _PACK_MIN = 16  # 1x1 convs with at least this many input channels per group run tile-major
 _WTASK = True  # tasks pack their own weight blocks when the weights exceed L2 (see _setup)
+_WTASK_ONCE = True  # ... and whenever each weight block belongs to one task (see _setup)
 _NV8 = 3  # vectors per tile row for 8-channel tiles (only 3 is generated)
 _SERIAL_SMALL = True  # small calls may run on one thread (the tests switch it off to
 #                       exercise the parallel split on small shapes)
@@ -332,7 +333,7 @@ def _geometry(p):
 
 
 @functools.lru_cache(maxsize=256)
-def _setup(p, threads, direct_ok, shared_pad, pack_min, wtask_ok=True):
+def _setup(p, threads, direct_ok, shared_pad, pack_min, wtask_ok=True, once_ok=True):
     """Everything about a call that depends only on its params (and the switches)."""
     dtype = np.dtype(p.dtype)
     nd = p.nd
@@ -348,11 +349,19 @@ def _setup(p, threads, direct_ok, shared_pad, pack_min, wtask_ok=True):
     else:
         elems = _scratch_elems(p, rb, T)
     pitch = _pitch(p, shared_pad)
-    # weights larger than L2 and one row block per task: every task packs its own
-    # K-blocks one at a time (no packed copy of the whole weight in memory)
-    wtask = _weights_per_group(p) > _L2 and rb >= _to5(p.out_spatial, nd)[1] and wtask_ok
+    # one row block per task and weights larger than L2: every task packs its own
+    # K-blocks one at a time (no packed copy of the whole weight in memory).  The
+    # same when every K-block belongs to one task (one image, one output depth):
+    # then no work is repeated and the call saves the separate pack_wb call, its
+    # two arrays and a write and read of the packed copy (grouped g=32
+    # (1,128,28,28): 7-8 us of a 125 us call after a torch call).  Tile-major 1x1
+    # calls (which run every K-block per tile) keep the packed copy.
+    OD, OH = _to5(p.out_spatial, nd)[:2]
+    tile_major = _tile_major(p, pack_min)
+    once = p.batch * OD == 1 and not tile_major and once_ok
+    wtask = rb >= OH and (_weights_per_group(p) > _L2 or once) and wtask_ok
     # 1x1 with many channels: tile-major, each tile's input packed (the kw == 1 micro-kernel)
-    pack = _tile_major(p, pack_min) and not wtask
+    pack = tile_major and not wtask
     shapes = (
         (p.batch, p.in_channels) + _to5(p.in_spatial, nd),
         (p.batch, p.out_channels) + _to5(p.out_spatial, nd),
@@ -395,7 +404,7 @@ def conv(p, x, w, b, out):
 def _run(p, x, w, b, out, threads):
     dtype = p.dtype
     kb, nv, nkg, rb, geo, direct, elems, pitch, pack, wtask, (xs5, os5, ws5) = _setup(
-        p, threads, _DIRECT, _SHARED_PAD, _PACK_MIN, _WTASK)
+        p, threads, _DIRECT, _SHARED_PAD, _PACK_MIN, _WTASK, _WTASK_ONCE)
     xc = np.ascontiguousarray(x, dtype=dtype)
     if not xc.flags.writeable:
         # a read-only array is a different Numba type: one copy instead of a
