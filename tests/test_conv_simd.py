@@ -286,6 +286,47 @@ def test_weights_packed_per_task(dt, rng, monkeypatch):
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_unpacked_weights_1x1(dt, rng, monkeypatch):
+    """1x1 kernels whose per-task packing would apply, with whole 8-channel blocks: the
+    micro-kernels read the user's weight rows in place (wtask == 2).  Bias or none,
+    stride 1 and 2, groups, one thread and split; against a float64 NumPy oracle and
+    bit for bit against the per-task packed blocks (same products, same order)."""
+    f = 1 if dt == np.float32 else 2  # half the input channels: the same bytes in float64
+    cases = [
+        # x shape, weight shape, stride, groups
+        ((1, 512 // f, 3, 5), (1024, 512 // f, 1, 1), 1, 1),
+        ((1, 512 // f, 7, 6), (1024, 512 // f, 1, 1), 2, 1),
+        ((1, 1024 // f, 2, 3), (1152, 512 // f, 1, 1), 1, 2),  # 576 channels per group
+    ]
+    saved = numba.get_num_threads()
+    try:
+        for xs, ws, s, g in cases:
+            x = rng.standard_normal(xs).astype(dt)
+            w = rng.standard_normal(ws).astype(dt)
+            xv = x[:, :, ::s, ::s]  # a 1x1 at stride s reads these pixels
+            ref = _dense_reference(np.ascontiguousarray(xv), w, 0, g)
+            absref = _dense_reference(np.abs(np.ascontiguousarray(xv)), np.abs(w), 0, g)
+            terms = ws[1] + 1
+            for b in (rng.standard_normal(ws[0]).astype(dt), None):
+                p = _params_for(x, w, b, s, 0, 1, g, "zeros")
+                bias = 0.0 if b is None else b.astype(np.float64)[None, :, None, None]
+                for th in (1, 2):
+                    numba.set_num_threads(th)
+                    assert conv_simd._setup(p, th, True, True, conv_simd._PACK_MIN)[9] == 2
+                    out = conv_simd.conv(p, x, w, b, np.full(p.out_shape, np.nan, dt))
+                    assert_close(out, ref + bias, dt, terms=terms,
+                                 scale=float((absref + np.abs(bias)).max()))
+                    monkeypatch.setattr(conv_simd, "_RAW", False)
+                    assert conv_simd._setup(p, th, True, True, conv_simd._PACK_MIN, True, True,
+                                            False)[9] == 1
+                    np.testing.assert_array_equal(
+                        conv_simd.conv(p, x, w, b, np.full(p.out_shape, np.nan, dt)), out)
+                    monkeypatch.setattr(conv_simd, "_RAW", True)
+    finally:
+        numba.set_num_threads(saved)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_weights_packed_once_per_task(dt, rng, monkeypatch):
     """One image and one row block per task: each task packs its own K-blocks into
     its thread's slot of a per-call buffer, small weights too.  Cases: 4-channel
@@ -314,8 +355,8 @@ def test_weights_packed_once_per_task(dt, rng, monkeypatch):
             for th in (1, 2):
                 numba.set_num_threads(th)
                 st = conv_simd._setup(p, th, True, True, conv_simd._PACK_MIN)
-                assert st[9] == (st[3] >= conv_simd._to5(p.out_spatial, p.nd)[1]), (xs, th)
-                packed_once[th] += st[9]
+                assert bool(st[9]) == (st[3] >= conv_simd._to5(p.out_spatial, p.nd)[1]), (xs, th)
+                packed_once[th] += bool(st[9])
                 out = conv_simd.conv(p, x, w, b, np.full(p.out_shape, np.nan, dt))
                 assert_close(out, ref, dt, terms=terms, scale=float(absref.max()))
                 monkeypatch.setattr(conv_simd, "_WTASK_ONCE", False)

@@ -3022,6 +3022,537 @@ def _mk_kb8_nv3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, to
         else:
             _mk_kb8_nv2_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
 
+@njit(**INNER)
+def _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 3 vectors, KW = 1.
+
+    K-block-major: the block's weight rows stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    pk and tm (the 1x1 tile-major path) are not used.
+
+    Unpacked weights: wp is the weight as the user gave it, flattened from
+    (K, CT) with CT = Cg * KD * KH * KW, and bp the bias (zeros when there is
+    none); the block's channels must all exist (Kg a multiple of the block).
+    The KB broadcasts of a tap read KB rows CT apart: no packed copy.
+    """
+    L = lanes(xs)
+    T = 3 * L
+    wcs = ntap * KW
+    CT = wblk // 8
+    cj1 = 1 * CT
+    cj2 = 2 * CT
+    cj3 = 3 * CT
+    cj4 = 4 * CT
+    cj5 = 5 * CT
+    cj6 = 6 * CT
+    cj7 = 7 * CT
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a0_2 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a1_2 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a2_2 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a3_2 = a3_0
+            a4_0 = vbroadcast(bp, boff + 4)
+            a4_1 = a4_0
+            a4_2 = a4_0
+            a5_0 = vbroadcast(bp, boff + 5)
+            a5_1 = a5_0
+            a5_2 = a5_0
+            a6_0 = vbroadcast(bp, boff + 6)
+            a6_1 = a6_0
+            a6_2 = a6_0
+            a7_0 = vbroadcast(bp, boff + 7)
+            a7_1 = a7_0
+            a7_2 = a7_0
+            cl0 = 0
+            xb = xoff + toff[0]
+            wb = woff
+            pfo = PFC * cstride
+            for c in range(Cg):
+                vprefetch(xs, xb + pfo)
+                vprefetch(xs, xb + pfo + 1 * L)
+                vprefetch(xs, xb + pfo + 2 * L)
+                x0 = vload(xs, xb)
+                x1 = vload(xs, xb + 1 * L)
+                x2 = vload(xs, xb + 2 * L)
+                w = vbroadcast(wp, wb)
+                a0_0 = vfma(w, x0, a0_0)
+                a0_1 = vfma(w, x1, a0_1)
+                a0_2 = vfma(w, x2, a0_2)
+                w = vbroadcast(wp, wb + cj1)
+                a1_0 = vfma(w, x0, a1_0)
+                a1_1 = vfma(w, x1, a1_1)
+                a1_2 = vfma(w, x2, a1_2)
+                w = vbroadcast(wp, wb + cj2)
+                a2_0 = vfma(w, x0, a2_0)
+                a2_1 = vfma(w, x1, a2_1)
+                a2_2 = vfma(w, x2, a2_2)
+                w = vbroadcast(wp, wb + cj3)
+                a3_0 = vfma(w, x0, a3_0)
+                a3_1 = vfma(w, x1, a3_1)
+                a3_2 = vfma(w, x2, a3_2)
+                w = vbroadcast(wp, wb + cj4)
+                a4_0 = vfma(w, x0, a4_0)
+                a4_1 = vfma(w, x1, a4_1)
+                a4_2 = vfma(w, x2, a4_2)
+                w = vbroadcast(wp, wb + cj5)
+                a5_0 = vfma(w, x0, a5_0)
+                a5_1 = vfma(w, x1, a5_1)
+                a5_2 = vfma(w, x2, a5_2)
+                w = vbroadcast(wp, wb + cj6)
+                a6_0 = vfma(w, x0, a6_0)
+                a6_1 = vfma(w, x1, a6_1)
+                a6_2 = vfma(w, x2, a6_2)
+                w = vbroadcast(wp, wb + cj7)
+                a7_0 = vfma(w, x0, a7_0)
+                a7_1 = vfma(w, x1, a7_1)
+                a7_2 = vfma(w, x2, a7_2)
+                xb += cstride
+                wb += 1
+            if rp == OW and nk == 8 and q0 + T <= nr * OW:
+                # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
+                o = obase + q0
+                vstore(of, o + 0 * ocs, a0_0)
+                vstore(of, o + 0 * ocs + 1 * L, a0_1)
+                vstore(of, o + 0 * ocs + 2 * L, a0_2)
+                vstore(of, o + 1 * ocs, a1_0)
+                vstore(of, o + 1 * ocs + 1 * L, a1_1)
+                vstore(of, o + 1 * ocs + 2 * L, a1_2)
+                vstore(of, o + 2 * ocs, a2_0)
+                vstore(of, o + 2 * ocs + 1 * L, a2_1)
+                vstore(of, o + 2 * ocs + 2 * L, a2_2)
+                vstore(of, o + 3 * ocs, a3_0)
+                vstore(of, o + 3 * ocs + 1 * L, a3_1)
+                vstore(of, o + 3 * ocs + 2 * L, a3_2)
+                vstore(of, o + 4 * ocs, a4_0)
+                vstore(of, o + 4 * ocs + 1 * L, a4_1)
+                vstore(of, o + 4 * ocs + 2 * L, a4_2)
+                vstore(of, o + 5 * ocs, a5_0)
+                vstore(of, o + 5 * ocs + 1 * L, a5_1)
+                vstore(of, o + 5 * ocs + 2 * L, a5_2)
+                vstore(of, o + 6 * ocs, a6_0)
+                vstore(of, o + 6 * ocs + 1 * L, a6_1)
+                vstore(of, o + 6 * ocs + 2 * L, a6_2)
+                vstore(of, o + 7 * ocs, a7_0)
+                vstore(of, o + 7 * ocs + 1 * L, a7_1)
+                vstore(of, o + 7 * ocs + 2 * L, a7_2)
+                continue
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 2 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**INNER)
+def _mk_kb8_nv1_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 1 vectors, KW = 1.
+
+    K-block-major: the block's weight rows stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    pk and tm (the 1x1 tile-major path) are not used.
+
+    A tail tile: qb is the end of the pixels kept, not a multiple of T, and the
+    loads from xs take only the lanes below it (nothing past it is read).
+
+    Unpacked weights: wp is the weight as the user gave it, flattened from
+    (K, CT) with CT = Cg * KD * KH * KW, and bp the bias (zeros when there is
+    none); the block's channels must all exist (Kg a multiple of the block).
+    The KB broadcasts of a tap read KB rows CT apart: no packed copy.
+    """
+    L = lanes(xs)
+    T = 1 * L
+    wcs = ntap * KW
+    CT = wblk // 8
+    cj1 = 1 * CT
+    cj2 = 2 * CT
+    cj3 = 3 * CT
+    cj4 = 4 * CT
+    cj5 = 5 * CT
+    cj6 = 6 * CT
+    cj7 = 7 * CT
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
+            a0_0 = vbroadcast(bp, boff + 0)
+            a1_0 = vbroadcast(bp, boff + 1)
+            a2_0 = vbroadcast(bp, boff + 2)
+            a3_0 = vbroadcast(bp, boff + 3)
+            a4_0 = vbroadcast(bp, boff + 4)
+            a5_0 = vbroadcast(bp, boff + 5)
+            a6_0 = vbroadcast(bp, boff + 6)
+            a7_0 = vbroadcast(bp, boff + 7)
+            cl0 = 0
+            xb = xoff + toff[0]
+            wb = woff
+            pfo = PFC * cstride
+            for c in range(Cg):
+                vprefetch(xs, xb + pfo)
+                x0 = vload_masked(xs, xb, nl)
+                w = vbroadcast(wp, wb)
+                a0_0 = vfma(w, x0, a0_0)
+                w = vbroadcast(wp, wb + cj1)
+                a1_0 = vfma(w, x0, a1_0)
+                w = vbroadcast(wp, wb + cj2)
+                a2_0 = vfma(w, x0, a2_0)
+                w = vbroadcast(wp, wb + cj3)
+                a3_0 = vfma(w, x0, a3_0)
+                w = vbroadcast(wp, wb + cj4)
+                a4_0 = vfma(w, x0, a4_0)
+                w = vbroadcast(wp, wb + cj5)
+                a5_0 = vfma(w, x0, a5_0)
+                w = vbroadcast(wp, wb + cj6)
+                a6_0 = vfma(w, x0, a6_0)
+                w = vbroadcast(wp, wb + cj7)
+                a7_0 = vfma(w, x0, a7_0)
+                xb += cstride
+                wb += 1
+            if rp == OW and nk == 8 and q0 + T <= nr * OW:
+                # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
+                o = obase + q0
+                vstore(of, o + 0 * ocs, a0_0)
+                vstore(of, o + 1 * ocs, a1_0)
+                vstore(of, o + 2 * ocs, a2_0)
+                vstore(of, o + 3 * ocs, a3_0)
+                vstore(of, o + 4 * ocs, a4_0)
+                vstore(of, o + 5 * ocs, a5_0)
+                vstore(of, o + 6 * ocs, a6_0)
+                vstore(of, o + 7 * ocs, a7_0)
+                continue
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**INNER)
+def _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm):
+    """Tiles [qa, qb) x K-blocks [kb0, kb1) of 8 channels x 2 vectors, KW = 1.
+
+    K-block-major: the block's weight rows stay in L1 while the input streams
+    (measured faster than tile-major).  One call per task and segment: every call
+    of a Numba function costs atomic reference counts on its array arguments.
+    pk and tm (the 1x1 tile-major path) are not used.
+
+    A tail tile: qb is the end of the pixels kept, not a multiple of T, and the
+    loads from xs take only the lanes below it (nothing past it is read).
+
+    Unpacked weights: wp is the weight as the user gave it, flattened from
+    (K, CT) with CT = Cg * KD * KH * KW, and bp the bias (zeros when there is
+    none); the block's channels must all exist (Kg a multiple of the block).
+    The KB broadcasts of a tap read KB rows CT apart: no packed copy.
+    """
+    L = lanes(xs)
+    T = 2 * L
+    wcs = ntap * KW
+    CT = wblk // 8
+    cj1 = 1 * CT
+    cj2 = 2 * CT
+    cj3 = 3 * CT
+    cj4 = 4 * CT
+    cj5 = 5 * CT
+    cj6 = 6 * CT
+    cj7 = 7 * CT
+    pfd = PFD * cstride
+    ko0 = koff[0]
+    for kbi in range(kb0, kb1):
+        blk = gblk + kbi
+        woff = blk * wblk
+        boff = blk * 8
+        nk = min(Kg - kbi * 8, 8)
+        obase = obase0 + kbi * 8 * ocs
+        for q0 in range(qa, qb, T):
+            xoff = xbase + q0
+            nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
+            a0_0 = vbroadcast(bp, boff + 0)
+            a0_1 = a0_0
+            a1_0 = vbroadcast(bp, boff + 1)
+            a1_1 = a1_0
+            a2_0 = vbroadcast(bp, boff + 2)
+            a2_1 = a2_0
+            a3_0 = vbroadcast(bp, boff + 3)
+            a3_1 = a3_0
+            a4_0 = vbroadcast(bp, boff + 4)
+            a4_1 = a4_0
+            a5_0 = vbroadcast(bp, boff + 5)
+            a5_1 = a5_0
+            a6_0 = vbroadcast(bp, boff + 6)
+            a6_1 = a6_0
+            a7_0 = vbroadcast(bp, boff + 7)
+            a7_1 = a7_0
+            cl0 = 0
+            xb = xoff + toff[0]
+            wb = woff
+            pfo = PFC * cstride
+            for c in range(Cg):
+                vprefetch(xs, xb + pfo)
+                vprefetch(xs, xb + pfo + 1 * L)
+                x0 = vload_masked(xs, xb, nl)
+                x1 = vload_masked(xs, xb + 1 * L, nl - 1 * L)
+                w = vbroadcast(wp, wb)
+                a0_0 = vfma(w, x0, a0_0)
+                a0_1 = vfma(w, x1, a0_1)
+                w = vbroadcast(wp, wb + cj1)
+                a1_0 = vfma(w, x0, a1_0)
+                a1_1 = vfma(w, x1, a1_1)
+                w = vbroadcast(wp, wb + cj2)
+                a2_0 = vfma(w, x0, a2_0)
+                a2_1 = vfma(w, x1, a2_1)
+                w = vbroadcast(wp, wb + cj3)
+                a3_0 = vfma(w, x0, a3_0)
+                a3_1 = vfma(w, x1, a3_1)
+                w = vbroadcast(wp, wb + cj4)
+                a4_0 = vfma(w, x0, a4_0)
+                a4_1 = vfma(w, x1, a4_1)
+                w = vbroadcast(wp, wb + cj5)
+                a5_0 = vfma(w, x0, a5_0)
+                a5_1 = vfma(w, x1, a5_1)
+                w = vbroadcast(wp, wb + cj6)
+                a6_0 = vfma(w, x0, a6_0)
+                a6_1 = vfma(w, x1, a6_1)
+                w = vbroadcast(wp, wb + cj7)
+                a7_0 = vfma(w, x0, a7_0)
+                a7_1 = vfma(w, x1, a7_1)
+                xb += cstride
+                wb += 1
+            if rp == OW and nk == 8 and q0 + T <= nr * OW:
+                # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
+                o = obase + q0
+                vstore(of, o + 0 * ocs, a0_0)
+                vstore(of, o + 0 * ocs + 1 * L, a0_1)
+                vstore(of, o + 1 * ocs, a1_0)
+                vstore(of, o + 1 * ocs + 1 * L, a1_1)
+                vstore(of, o + 2 * ocs, a2_0)
+                vstore(of, o + 2 * ocs + 1 * L, a2_1)
+                vstore(of, o + 3 * ocs, a3_0)
+                vstore(of, o + 3 * ocs + 1 * L, a3_1)
+                vstore(of, o + 4 * ocs, a4_0)
+                vstore(of, o + 4 * ocs + 1 * L, a4_1)
+                vstore(of, o + 5 * ocs, a5_0)
+                vstore(of, o + 5 * ocs + 1 * L, a5_1)
+                vstore(of, o + 6 * ocs, a6_0)
+                vstore(of, o + 6 * ocs + 1 * L, a6_1)
+                vstore(of, o + 7 * ocs, a7_0)
+                vstore(of, o + 7 * ocs + 1 * L, a7_1)
+                continue
+            # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
+            # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
+            r0 = q0 // rp
+            s0 = r0 * rp - q0
+            r = r0
+            s = s0 - 0 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                r += 1
+                s += rp
+            r = r0
+            s = s0 - 1 * L
+            while s + rp <= 0:
+                s += rp
+                r += 1
+            while s < L and r < nr:
+                lo = max(0, s)
+                hi = min(L, s + OW)
+                if hi > lo:
+                    o = obase + r * OW - s
+                    if 0 < nk:
+                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
+                    if 1 < nk:
+                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
+                    if 2 < nk:
+                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
+                    if 3 < nk:
+                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    if 4 < nk:
+                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
+                    if 5 < nk:
+                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
+                    if 6 < nk:
+                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
+                    if 7 < nk:
+                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                r += 1
+                s += rp
+
+@njit(**INNER)
+def _mk_kb8_nv3_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv):
+    """Tiles [qa, qb) of 8 x 3 vectors: the micro-kernel for KW (unrolled) or the loop.
+
+    Only pixels q < qv are kept.  When the valid pixels past the last whole tile
+    fit in 2 vectors, they run as one tile of that many vectors
+    (``_mk_kb8_nv1_*``, ...), which reads only the lanes of pixels q < qv: no read
+    past the last input pixel a kept output pixel needs (the unpadded direct layout
+    reads the user's array).
+    """
+    L = lanes(xs)
+    qe = min(qb, qv)  # past the last pixel kept
+    qm = qa + max(0, qe - qa) // (3 * L) * (3 * L)  # whole tiles end here
+    if qe - qm > 2 * L:
+        qm += 3 * L  # the rest needs 3 vectors anyway
+    if qm > qa:
+        _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qm, rp, OW, nr, obase0, ocs, pk, tm)
+    if qe > qm and qe - qm <= L:
+        _mk_kb8_nv1_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
+    elif qe - qm > 1 * L:
+        _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
+
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
         jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch, wsrc, bsrc, wtask):
@@ -3031,7 +3562,9 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     task packs its K-blocks one at a time from ``wsrc`` (the weight flattened) and
     ``bsrc`` (the bias or empty) into a block-sized buffer that stays in L2, and runs
     the micro-kernel per block -- for weights larger than L2, where a packed copy
-    costs a write and a read of the whole weight in memory.
+    costs a write and a read of the whole weight in memory.  ``wtask == 2`` (drivers
+    with unpacked micro-kernels, K_g a multiple of KB): the micro-kernel reads
+    ``wsrc`` itself, no block is packed.
     """
     KB = 8
     NV = 3
@@ -3102,6 +3635,7 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     pk1 = np.empty(1, wp.dtype)  # for the tasks without a packed tile
     # with wtask, one packed K-block and its bias per thread, allocated once per call
     # (three allocations per task cost ~4 us of a grouped g=32 (1,128,28,28) call)
+    braw = bsrc if bsrc.size or wtask != 2 else np.zeros(K, wp.dtype)  # unpacked: a bias
     nth = scratch.shape[0] if wtask else 0  # a row per thread (numba.get_num_threads()
     #                                        would make the driver uncacheable)
     tws = np.empty(max(1, nth * wblk), wp.dtype)
@@ -3181,6 +3715,11 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
             if qb <= qa:
                 continue
             obase0 = (((n * K + g * Kg) * OD + od) * OH + oh0) * OW
+            if wtask == 2:  # unpacked weights read in place (Kg % KB == 0)
+                _mk_kb8_nv3_raw(src, wsrc, braw, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg,
+                            cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs,
+                            pk1, 0, qv)
+                continue
             if wtask:
                 # this thread's slot of the block buffers (a fresh one if the id is
                 # out of range); gblk = slot - kbi makes the micro-kernel read block slot
@@ -3937,7 +4476,9 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     task packs its K-blocks one at a time from ``wsrc`` (the weight flattened) and
     ``bsrc`` (the bias or empty) into a block-sized buffer that stays in L2, and runs
     the micro-kernel per block -- for weights larger than L2, where a packed copy
-    costs a write and a read of the whole weight in memory.
+    costs a write and a read of the whole weight in memory.  ``wtask == 2`` (drivers
+    with unpacked micro-kernels, K_g a multiple of KB): the micro-kernel reads
+    ``wsrc`` itself, no block is packed.
     """
     KB = 4
     NV = 4
@@ -4008,6 +4549,7 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     pk1 = np.empty(1, wp.dtype)  # for the tasks without a packed tile
     # with wtask, one packed K-block and its bias per thread, allocated once per call
     # (three allocations per task cost ~4 us of a grouped g=32 (1,128,28,28) call)
+    braw = bsrc if bsrc.size or wtask != 2 else np.zeros(K, wp.dtype)  # unpacked: a bias
     nth = scratch.shape[0] if wtask else 0  # a row per thread (numba.get_num_threads()
     #                                        would make the driver uncacheable)
     tws = np.empty(max(1, nth * wblk), wp.dtype)
