@@ -420,31 +420,7 @@ def _gather(xf, dims, xs, n, g, Cg, KD, od, sd, dd, oh0, nrows, rowp, slab, Wp,
             while r < nrows:
                 if r == r0 and r1 > r0 and idd >= 0:
                     s1 = (((n * C + ci) * D + idd) * H + ih0) * W - plo
-                    if nvec == 1:
-                        for rr in range(r0, r1):
-                            vstore(xs, base + rr * rowp, vload_bits(xf, s1 + rr * W, b0))
-                    elif nvec == 2:
-                        for rr in range(r0, r1):
-                            d1 = base + rr * rowp
-                            t1 = s1 + rr * W
-                            vstore(xs, d1, vload_bits(xf, t1, b0))
-                            vstore(xs, d1 + L, vload_bits(xf, t1 + L, b1))
-                    elif nvec == 3:
-                        for rr in range(r0, r1):
-                            d1 = base + rr * rowp
-                            t1 = s1 + rr * W
-                            vstore(xs, d1, vload_bits(xf, t1, b0))
-                            vstore(xs, d1 + L, vload_bits(xf, t1 + L, b1))
-                            vstore(xs, d1 + 2 * L, vload_bits(xf, t1 + 2 * L, b2))
-                    else:
-                        for rr in range(r0, r1):
-                            d1 = base + rr * rowp
-                            t1 = s1 + rr * W
-                            vstore(xs, d1, vload_bits(xf, t1, b0))
-                            vstore(xs, d1 + L, vload_bits(xf, t1 + L, b1))
-                            vstore(xs, d1 + 2 * L, vload_bits(xf, t1 + 2 * L, b2))
-                            vstore(xs, d1 + 3 * L, vload_bits(xf, t1 + 3 * L, b3))
-                    r = r1  # the rows before r0 are written: the spill of row r0 - 1 is
+@@STRAIGHT@@                    r = r1  # the rows before r0 are written: the spill of row r0 - 1 is
                     continue  # overwritten, and row r1 overwrites the spill of row r1 - 1
                 ih = maph[oh0 + r]
                 dst = base + r * rowp
@@ -577,6 +553,29 @@ def _gather_strided(xf, dims, xs, n, g, Cg, KD, KH, od, sd, dd, oh0, nr, sh, dh,
 
 
 '''
+
+
+def _straight_rows():
+    """The straight-row copy of ``_gather``: one branch per row length of 1-4 vectors,
+    unrolled, the lane masks ``b0``-``b3`` in registers."""
+    ind = " " * 20
+    out = []
+    for nv in range(1, 5):
+        head = "if" if nv == 1 else ("elif" if nv < 4 else "else")
+        out.append(f"{ind}{head} nvec == {nv}:" if nv < 4 else f"{ind}else:")
+        out.append(f"{ind}    for rr in range(r0, r1):")
+        if nv == 1:
+            out.append(f"{ind}        vstore(xs, base + rr * rowp, vload_bits(xf, s1 + rr * W, b0))")
+            continue
+        out.append(f"{ind}        d1 = base + rr * rowp")
+        out.append(f"{ind}        t1 = s1 + rr * W")
+        for v in range(nv):
+            off = "" if v == 0 else (" + L" if v == 1 else f" + {v} * L")
+            out.append(f"{ind}        vstore(xs, d1{off}, vload_bits(xf, t1{off}, b{v}))")
+    return "\n".join(out) + "\n"
+
+
+GATHER = GATHER.replace("@@STRAIGHT@@", _straight_rows())
 
 
 DRIVER = '''@njit(parallel=True, **NJIT_OPTS)
