@@ -397,7 +397,8 @@ def test_direct_reads_stay_in_the_array():
         "         ((1, 32, 3, 5), (16, 32, 1, 1)), ((1, 4, 9, 9), (8, 4, 3, 3)),\n"
         "         ((1, 3, 5, 40), (8, 3, 3, 3)), ((1, 3, 50), (9, 3, 5)),\n"
         "         ((1, 4, 5, 6, 7), (9, 4, 3, 2, 3)),\n"
-        "         ((1, 8, 7, 7), (16, 8, 1, 1)), ((1, 8, 5, 5), (8, 8, 1, 1))]  # unpacked w\n"
+        "         ((1, 8, 7, 7), (16, 8, 1, 1)), ((1, 8, 5, 5), (8, 8, 1, 1)),  # unpacked w\n"
+        "         ((2, 16, 7, 7), (8, 16, 1, 1)), ((1, 16, 17, 17), (8, 16, 1, 1))]  # tile-major\n"
         "for dt in (np.float32, np.float64):\n"
         "    for xs, ws in cases:\n"
         "        x = rng.standard_normal(xs).astype(dt)\n"
@@ -406,7 +407,10 @@ def test_direct_reads_stay_in_the_array():
         "                                None, 1, 0, 1, 1, 'zeros')\n"
         "        st = conv_simd._setup(p, 1, True, True, 16)\n"
         "        assert st[5]  # the direct layout\n"
-        "        assert (st[9] == 2) == (xs[1] == 8), (xs, st[9])  # unpacked weights\n"
+        "        raw = (len(ws) == 4 and ws[2:] == (1, 1) and xs[0] == 1 and ws[0] % 8 == 0\n"
+        "               and xs[2] * xs[3] <= 256)  # one small image: not tile-major\n"
+        "        assert (st[9] == 2) == raw, (xs, st[9])  # unpacked weights\n"
+        "        assert st[8] == (ws[2:] == (1, 1) and xs[1] >= 16 and not raw), (xs, st[8])\n"
         "        gx = guarded(x)\n"
         "        a = conv_simd.conv(p, gx, w, None, np.empty(p.out_shape, dt))\n"
         "        b = conv_simd.conv(p, x, w, None, np.empty(p.out_shape, dt))\n"
@@ -470,9 +474,12 @@ def test_mixed_input_dtype_cast(rng):
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
-def test_pointwise_tile_major(dt, rng):
+def test_pointwise_tile_major(dt, rng, monkeypatch):
     """1x1 kernels with many input channels run tile-major with each tile's input packed;
-    whole tiles of gapless rows take plain stores, the others the lane-masked ones."""
+    whole tiles of gapless rows take plain stores, the others the lane-masked ones.
+    (One small image runs K-block-major by default, ``_SMALL_PIX``: switched off here
+    to keep these small shapes on the tile-major path; see the test after this one.)"""
+    monkeypatch.setattr(conv_simd, "_SMALL_PIX", 0)
     cases = [
         # x shape, K, stride, padding, groups
         ((2, 16, 7, 9), 8, 1, 0, 1),  # _PACK_MIN channels; direct, last tile from a copy
@@ -489,7 +496,7 @@ def test_pointwise_tile_major(dt, rng):
         w = rng.standard_normal((k, xs[1] // g, 1, 1)).astype(dt)
         b = rng.standard_normal(k).astype(dt)
         p = _params_for(x, w, b, s, pad, 1, g, "zeros")
-        assert conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN)[8]
+        assert conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN, True, True, True, 0)[8]
         _check(x, w, b, stride=s, padding=pad, groups=g)
         with serial():  # one task per image: every K-block of a tile in one task
             _check(x, w, b, stride=s, padding=pad, groups=g)
@@ -497,8 +504,30 @@ def test_pointwise_tile_major(dt, rng):
     x = rng.standard_normal((1, 15, 5, 5)).astype(dt)
     w = rng.standard_normal((8, 15, 1, 1)).astype(dt)
     p = _params_for(x, w, None, 1, 0, 1, 1, "zeros")
-    assert not conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN)[8]
+    assert not conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN, True, True, True, 0)[8]
     _check(x, w)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_pointwise_small_image_not_tile_major(dt, rng):
+    """One image of at most ``_SMALL_PIX`` output pixels with weights that fit in L2 runs
+    K-block-major (unpacked weights with whole 8-channel blocks); more pixels or a
+    second image stay tile-major.  Results against the oracle either way."""
+    cases = [
+        # x shape, K, tile-major expected
+        ((1, 64, 14, 14), 64, False),  # 196 pixels
+        ((1, 32, 16, 16), 24, False),  # 256 pixels
+        ((1, 32, 16, 17), 24, True),  # 272 pixels
+        ((2, 32, 14, 14), 24, True),  # two images
+    ]
+    for xs, k, tm in cases:
+        x = rng.standard_normal(xs).astype(dt)
+        w = rng.standard_normal((k, xs[1], 1, 1)).astype(dt)
+        p = _params_for(x, w, None, 1, 0, 1, 1, "zeros")
+        st = conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN, True, True, True,
+                              conv_simd._SMALL_PIX)
+        assert st[8] == tm and (st[9] == 2) == (not tm), (xs, st[8], st[9])
+        _check(x, w)
 
 
 def test_unbatched_and_thread_split(rng):
