@@ -229,8 +229,9 @@ def gen_micro(kb, nv, kw, tail=False, raw=False):
             a(f"    cj{j} = {j} * CT")
     else:
         a(f"    wcs = ntap * KW * {kb}")
-    a("    pfd = PFD * cstride")
-    if kw:
+    if not pwr:  # the 1x1 loop prefetches PFC channels ahead instead
+        a("    pfd = PFD * cstride")
+    if kw and not pwr:
         for k in range(kw):
             a(f"    ko{k} = koff[{k}]")
     if pw:
@@ -258,7 +259,8 @@ def gen_micro(kb, nv, kw, tail=False, raw=False):
         e(f"a{j}_0 = vbroadcast(bp, boff + {j})")
         for v in range(1, nv):
             e(f"a{j}_{v} = a{j}_0")
-    e("cl0 = 0")
+    if not pwr:
+        e("cl0 = 0")
     if pwr:  # unpacked weights serve 1x1 kernels only: K-block-major, no tap loop
         e("xb = xoff + toff[0]")
         e("wb = woff")

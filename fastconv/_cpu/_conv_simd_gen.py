@@ -3047,8 +3047,6 @@ def _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
     cj5 = 5 * CT
     cj6 = 6 * CT
     cj7 = 7 * CT
-    pfd = PFD * cstride
-    ko0 = koff[0]
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -3081,7 +3079,6 @@ def _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
             a7_0 = vbroadcast(bp, boff + 7)
             a7_1 = a7_0
             a7_2 = a7_0
-            cl0 = 0
             xb = xoff + toff[0]
             wb = woff
             pfo = PFC * cstride
@@ -3271,8 +3268,6 @@ def _mk_kb8_nv1_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
     cj5 = 5 * CT
     cj6 = 6 * CT
     cj7 = 7 * CT
-    pfd = PFD * cstride
-    ko0 = koff[0]
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -3290,7 +3285,6 @@ def _mk_kb8_nv1_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
             a5_0 = vbroadcast(bp, boff + 5)
             a6_0 = vbroadcast(bp, boff + 6)
             a7_0 = vbroadcast(bp, boff + 7)
-            cl0 = 0
             xb = xoff + toff[0]
             wb = woff
             pfo = PFC * cstride
@@ -3388,8 +3382,6 @@ def _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
     cj5 = 5 * CT
     cj6 = 6 * CT
     cj7 = 7 * CT
-    pfd = PFD * cstride
-    ko0 = koff[0]
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -3415,7 +3407,6 @@ def _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
             a6_1 = a6_0
             a7_0 = vbroadcast(bp, boff + 7)
             a7_1 = a7_0
-            cl0 = 0
             xb = xoff + toff[0]
             wb = woff
             pfo = PFC * cstride

@@ -169,7 +169,7 @@ def _tile_major(p, pack_min, small_pix=None):
     """True when the 1x1 call runs tile-major with packed input tiles.
 
     Not for one small image (at most ``_SMALL_PIX`` output pixels, one output depth)
-    whose weights fit in L2: K-block-major tasks measured 6-11 % faster there
+    whose weights fit in L2: K-block-major tasks measured 5-11 % faster there
     ((1,256,14,14)->1024 and (1,1024,14,14)->256, the most frequent 1x1 layers of
     ResNet-50); at 28x28 and 56x56 tile-major stays faster (up to 2x at 56x56).
     """
