@@ -3038,7 +3038,6 @@ def _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
     """
     L = lanes(xs)
     T = 3 * L
-    wcs = ntap * KW
     CT = wblk // 8
     cj1 = 1 * CT
     cj2 = 2 * CT
@@ -3259,7 +3258,6 @@ def _mk_kb8_nv1_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
     """
     L = lanes(xs)
     T = 1 * L
-    wcs = ntap * KW
     CT = wblk // 8
     cj1 = 1 * CT
     cj2 = 2 * CT
@@ -3373,7 +3371,6 @@ def _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
     """
     L = lanes(xs)
     T = 2 * L
-    wcs = ntap * KW
     CT = wblk // 8
     cj1 = 1 * CT
     cj2 = 2 * CT
@@ -3559,7 +3556,6 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     """
     KB = 8
     NV = 3
-    TAIL = True  # one-vector tail tiles (see _mk_kb8_nv3)
     N, C, D, H, W = x.shape
     K = out.shape[1]
     OD = out.shape[2]
@@ -3632,8 +3628,39 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     tws = np.empty(max(1, nth * wblk), wp.dtype)
     tbs = np.empty(max(1, nth * KB), wp.dtype)
     tidx = np.empty((max(1, nth), L), np.int32)
+    # One call per thread, for a contiguous run of tasks (the static split the
+    # parfor itself would make).  The parfor passes and its outlined gufunc then
+    # type and optimise a one-call body instead of the ~150 lines of a task: 2-3 s
+    # less cold compile per driver.  A call per task instead cost ~0.2 us a task
+    # (the reference counts of ~20 array arguments): 5 % of a grouped g=32 call.
+    # np.int64: the parfor types c as int64 in the driver and as uint64 in its
+    # gufunc, which would compile _tasks twice.
+    nch = max(1, min(ntask, scratch.shape[0]))
+    for c in prange(nch):
+        ci = np.int64(c)
+        _tasks_kb8_nv3(ci * ntask // nch, (ci + 1) * ntask // nch, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx, toff, koff,
+            bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW, sd, sh,
+            sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq, slab,
+            phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
+
+
+@njit(**INNER)
+def _tasks_kb8_nv3(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx, toff, koff,
+            bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW, sd, sh,
+            sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq, slab,
+            phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth):
+    """Tasks [t0, t1) of _drv_kb8_nv3: each gathers its input rows (unless read in
+    place), then runs the micro-kernel over its K-blocks (packing them first with
+    ``wtask``)."""
+    KB = 8
+    NV = 3
+    TAIL = True  # one-vector tail tiles (see _mk_kb8_nv3)
+    L = lanes(wp)
+    T = NV * L
+    Cg = C // groups
+    Kg = K // groups
     CT = wblk // KB  # weights per output channel
-    for t in prange(ntask):
+    for t in range(t0, t1):
         rbi = t % nrb
         t2 = t // nrb
         od = t2 % OD
@@ -3720,11 +3747,14 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 else:
                     tw, tb, idx, slot = (np.empty(wblk, wp.dtype), np.empty(KB, wp.dtype),
                                          np.empty(L, np.int32), 0)
+                # tm is 0 here (not tile-major).  Pass the variable, not a literal 0:
+                # a Literal[int](0) argument makes Numba compile every micro-kernel
+                # a second time (it doubled the cold compile).
                 for kbi in range(kb0, kb1):
                     pack_block(wsrc, CT, Kg, g, kbi, KB, tw, slot * wblk, bsrc, tb, slot * KB, idx)
                     _mk_kb8_nv3(src, tw, tb, of, xbase, wblk, slot - kbi, kbi, kbi + 1, Kg, Cg,
                             cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk,
-                            0, qv)
+                            tm, qv)
             else:
                 _mk_kb8_nv3(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
                         toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
@@ -4473,7 +4503,6 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     """
     KB = 4
     NV = 4
-    TAIL = False  # one-vector tail tiles (see _mk_kb4_nv4)
     N, C, D, H, W = x.shape
     K = out.shape[1]
     OD = out.shape[2]
@@ -4546,8 +4575,39 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     tws = np.empty(max(1, nth * wblk), wp.dtype)
     tbs = np.empty(max(1, nth * KB), wp.dtype)
     tidx = np.empty((max(1, nth), L), np.int32)
+    # One call per thread, for a contiguous run of tasks (the static split the
+    # parfor itself would make).  The parfor passes and its outlined gufunc then
+    # type and optimise a one-call body instead of the ~150 lines of a task: 2-3 s
+    # less cold compile per driver.  A call per task instead cost ~0.2 us a task
+    # (the reference counts of ~20 array arguments): 5 % of a grouped g=32 call.
+    # np.int64: the parfor types c as int64 in the driver and as uint64 in its
+    # gufunc, which would compile _tasks twice.
+    nch = max(1, min(ntask, scratch.shape[0]))
+    for c in prange(nch):
+        ci = np.int64(c)
+        _tasks_kb4_nv4(ci * ntask // nch, (ci + 1) * ntask // nch, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx, toff, koff,
+            bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW, sd, sh,
+            sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq, slab,
+            phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
+
+
+@njit(**INNER)
+def _tasks_kb4_nv4(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx, toff, koff,
+            bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW, sd, sh,
+            sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq, slab,
+            phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth):
+    """Tasks [t0, t1) of _drv_kb4_nv4: each gathers its input rows (unless read in
+    place), then runs the micro-kernel over its K-blocks (packing them first with
+    ``wtask``)."""
+    KB = 4
+    NV = 4
+    TAIL = False  # one-vector tail tiles (see _mk_kb4_nv4)
+    L = lanes(wp)
+    T = NV * L
+    Cg = C // groups
+    Kg = K // groups
     CT = wblk // KB  # weights per output channel
-    for t in prange(ntask):
+    for t in range(t0, t1):
         rbi = t % nrb
         t2 = t // nrb
         od = t2 % OD
@@ -4629,11 +4689,14 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
                 else:
                     tw, tb, idx, slot = (np.empty(wblk, wp.dtype), np.empty(KB, wp.dtype),
                                          np.empty(L, np.int32), 0)
+                # tm is 0 here (not tile-major).  Pass the variable, not a literal 0:
+                # a Literal[int](0) argument makes Numba compile every micro-kernel
+                # a second time (it doubled the cold compile).
                 for kbi in range(kb0, kb1):
                     pack_block(wsrc, CT, Kg, g, kbi, KB, tw, slot * wblk, bsrc, tb, slot * KB, idx)
                     _mk_kb4_nv4(src, tw, tb, of, xbase, wblk, slot - kbi, kbi, kbi + 1, Kg, Cg,
                             cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk,
-                            0, qv)
+                            tm, qv)
             else:
                 _mk_kb4_nv4(src, wp, bp, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg, cstride,
                         toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
