@@ -48,6 +48,9 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic, models, register_model
 
 from ._common import NJIT_OPTS, num_threads, serial, serial_is_faster, split_blocks
+
+# not cached itself: only the cached parallel driver calls it (see _conv_simd_gen.INNER)
+_INNER = dict(NJIT_OPTS, cache=False)
 from ._simd import lanes, vgather, vstore_masked
 
 KB = 6  # output channels per micro-tile (register block)
@@ -579,6 +582,29 @@ def _pack(wf, kg, kk_size, wp, dofs, blk, ncob, cg, groups):
 @njit(parallel=True, **NJIT_OPTS)
 def _tconv(x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, ntd, offd, nth, offh,
            ntw, offw, wofs, blk, ncob, groups, cbt, rbq, V):
+    """Every task of the call, in parallel (see :func:`_tconv_task`).
+
+    The parallel loop body is one call: the parfor passes and its outlined gufunc
+    then type and optimise a one-line body instead of the task's ~100 lines
+    (about 3 s of this function's cold compile)."""
+    N = x.shape[0]
+    OD, OH = out.shape[2], out.shape[3]
+    qh_max = (OH + sh - 1) // sh
+    ntb = (ncob + cbt - 1) // cbt
+    nqb = (qh_max + rbq - 1) // rbq
+    ntask = N * groups * ntb * OD * nqb
+    for task in prange(ntask):
+        # np.int64: the parfor types task as int64 here and uint64 in its gufunc,
+        # which would compile _tconv_task twice
+        _tconv_task(np.int64(task), x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw,
+                    ntd, offd, nth, offh, ntw, offw, wofs, blk, ncob, groups, cbt, rbq, V)
+
+
+@njit(**_INNER)
+def _tconv_task(task, x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, ntd, offd,
+                nth, offh, ntw, offw, wofs, blk, ncob, groups, cbt, rbq, V):
+    """Task ``task`` of :func:`_tconv`: output-depth plane ``od``, a block of output
+    rows per phase and a run of K-blocks of one group of one image."""
     N, C, ID, IH, IW = x.shape
     K, OD, OH, OW = out.shape[1], out.shape[2], out.shape[3], out.shape[4]
     cg = C // groups
@@ -599,110 +625,108 @@ def _tconv(x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, ntd, offd, 
     mt = mtd * mth * mtw
     nphw = sh * sw
     of = out.reshape(-1)
-    ntask = N * groups * ntb * OD * nqb
-    for task in prange(ntask):
-        qbi = task % nqb
-        t2 = task // nqb
-        od = t2 % OD
-        t2 //= OD
-        tbi = t2 % ntb
-        t2 //= ntb
-        g = t2 % groups
-        n = t2 // groups
-        rd = od % sd
-        qd = od // sd
-        didx = np.empty(mtd, np.int64)
-        dsel = np.empty(mtd, np.int64)
-        ndv = 0
-        for jd in range(ntd[rd]):
-            idd = qd + offd[rd, jd]
-            if 0 <= idd < ID:
-                didx[ndv] = idd
-                dsel[ndv] = jd
-                ndv += 1
-        qh0 = qbi * rbq
-        qh1 = min(qh_max, qh0 + rbq)
-        nrs = qh1 - qh0 + mxh - mnh
-        plane = max(1, ndv) * nrs * xw
-        xs = np.empty(cg * plane + V, dtype=out.dtype)
-        xs[cg * plane:] = 0
-        if ndv > 0:
-            _fill(x, n, g * cg, cg, didx, ndv, qh0 + mnh, nrs, mnw, xw, xs)
-        # tap tables of every (rh, rw) phase of this task: scratch offset, weight offset
-        toffs = np.empty((nphw, mt), np.int64)
-        twi = np.empty((nphw, mt), np.int64)
-        ntp = np.zeros(nphw, np.int64)
+    qbi = task % nqb
+    t2 = task // nqb
+    od = t2 % OD
+    t2 //= OD
+    tbi = t2 % ntb
+    t2 //= ntb
+    g = t2 % groups
+    n = t2 // groups
+    rd = od % sd
+    qd = od // sd
+    didx = np.empty(mtd, np.int64)
+    dsel = np.empty(mtd, np.int64)
+    ndv = np.int64(0)  # not a literal 0: Numba would also compile _fill for Literal[int](0)
+    for jd in range(ntd[rd]):
+        idd = qd + offd[rd, jd]
+        if 0 <= idd < ID:
+            didx[ndv] = idd
+            dsel[ndv] = jd
+            ndv += 1
+    qh0 = qbi * rbq
+    qh1 = min(qh_max, qh0 + rbq)
+    nrs = qh1 - qh0 + mxh - mnh
+    plane = max(1, ndv) * nrs * xw
+    xs = np.empty(cg * plane + V, dtype=out.dtype)
+    xs[cg * plane:] = 0
+    if ndv > 0:
+        _fill(x, n, g * cg, cg, didx, ndv, qh0 + mnh, nrs, mnw, xw, xs)
+    # tap tables of every (rh, rw) phase of this task: scratch offset, weight offset
+    toffs = np.empty((nphw, mt), np.int64)
+    twi = np.empty((nphw, mt), np.int64)
+    ntp = np.zeros(nphw, np.int64)
+    for rh in range(sh):
+        for rw in range(sw):
+            pw = rh * sw + rw
+            ph = rd * nphw + pw
+            nt = 0
+            for jv in range(ndv):
+                jd = dsel[jv]
+                for jh in range(nth[rh]):
+                    for jw in range(ntw[rw]):
+                        row = jv * nrs + offh[rh, jh] - mnh
+                        toffs[pw, nt] = row * xw + offw[rw, jw] - mnw
+                        twi[pw, nt] = wofs[ph] + ((jd * nth[rh] + jh) * ntw[rw] + jw) * cg * KB
+                        nt += 1
+            ntp[pw] = nt
+    tile = np.empty(NV * KB * V, dtype=out.dtype)
+    wl = np.empty(blk + 16 if local_pack else 1, dtype=out.dtype)
+    wl[wl.shape[0] - 1] = 0
+    cb0 = tbi * cbt
+    cb1 = min(ncob, cb0 + cbt)
+    for cb in range(cb0, cb1):
+        if local_pack:
+            # this task is the only user of block (g, cb): pack it into a local
+            # buffer that stays in cache instead of a whole-weight pass
+            _pack_block(wf, kg, kk_size, dofs, cg, g, cb, wl, 0)
+            warr = wl
+            wb = 0
+        else:
+            warr = wp
+            wb = (g * ncob + cb) * blk
         for rh in range(sh):
+            nqh = min(qh1, (OH - rh + sh - 1) // sh) - qh0
+            if nqh <= 0:
+                continue
             for rw in range(sw):
-                pw = rh * sw + rw
-                ph = rd * nphw + pw
-                nt = 0
-                for jv in range(ndv):
-                    jd = dsel[jv]
-                    for jh in range(nth[rh]):
-                        for jw in range(ntw[rw]):
-                            row = jv * nrs + offh[rh, jh] - mnh
-                            toffs[pw, nt] = row * xw + offw[rw, jw] - mnw
-                            twi[pw, nt] = wofs[ph] + ((jd * nth[rh] + jh) * ntw[rw] + jw) * cg * KB
-                            nt += 1
-                ntp[pw] = nt
-        tile = np.empty(NV * KB * V, dtype=out.dtype)
-        wl = np.empty(blk + 16 if local_pack else 1, dtype=out.dtype)
-        wl[wl.shape[0] - 1] = 0
-        cb0 = tbi * cbt
-        cb1 = min(ncob, cb0 + cbt)
-        for cb in range(cb0, cb1):
-            if local_pack:
-                # this task is the only user of block (g, cb): pack it into a local
-                # buffer that stays in cache instead of a whole-weight pass
-                _pack_block(wf, kg, kk_size, dofs, cg, g, cb, wl, 0)
-                warr = wl
-                wb = 0
-            else:
-                warr = wp
-                wb = (g * ncob + cb) * blk
-            for rh in range(sh):
-                nqh = min(qh1, (OH - rh + sh - 1) // sh) - qh0
-                if nqh <= 0:
+                qw = (OW - rw + sw - 1) // sw
+                if qw <= 0:
                     continue
-                for rw in range(sw):
-                    qw = (OW - rw + sw - 1) // sw
-                    if qw <= 0:
-                        continue
-                    pw = rh * sw + rw
-                    nch = (qw + V - 1) // V
-                    nslot = nqh * nch
-                    for s0 in range(0, nslot, NV):
-                        ns = min(NV, nslot - s0)
-                        o0 = (s0 // nch) * xw + (s0 % nch) * V
-                        o1 = o0
-                        o2 = o0
-                        o3 = o0
-                        if ns > 1:
-                            o1 = ((s0 + 1) // nch) * xw + ((s0 + 1) % nch) * V
-                        if ns > 2:
-                            o2 = ((s0 + 2) // nch) * xw + ((s0 + 2) % nch) * V
-                        if ns > 3:
-                            o3 = ((s0 + 3) // nch) * xw + ((s0 + 3) % nch) * V
-                        if ntp[pw] == 4:
-                            _micro4(xs, plane, cg, toffs[pw], twi[pw], warr, wb,
-                                    o0, o1, o2, o3, tile, V)
-                        else:
-                            _micro(xs, plane, cg, toffs[pw], twi[pw], ntp[pw], warr, wb,
-                                   o0, o1, o2, o3, tile, V)
-                        for i in range(ns):
-                            s = s0 + i
-                            oh = (qh0 + s // nch) * sh + rh
-                            q0 = (s % nch) * V
-                            nl = min(V, qw - q0)
-                            for kk in range(min(KB, kg - cb * KB)):
-                                co = g * kg + cb * KB + kk
-                                bv = b[co]
-                                ob = (((n * K + co) * OD + od) * OH + oh) * OW + q0 * sw + rw
-                                tb = (i * KB + kk) * V
-                                for lane in range(nl):
-                                    v = tile[numba.uint64(tb + lane)] + bv
-                                    of[numba.uint64(ob + lane * sw)] = v
+                pw = rh * sw + rw
+                nch = (qw + V - 1) // V
+                nslot = nqh * nch
+                for s0 in range(0, nslot, NV):
+                    ns = min(NV, nslot - s0)
+                    o0 = (s0 // nch) * xw + (s0 % nch) * V
+                    o1 = o0
+                    o2 = o0
+                    o3 = o0
+                    if ns > 1:
+                        o1 = ((s0 + 1) // nch) * xw + ((s0 + 1) % nch) * V
+                    if ns > 2:
+                        o2 = ((s0 + 2) // nch) * xw + ((s0 + 2) % nch) * V
+                    if ns > 3:
+                        o3 = ((s0 + 3) // nch) * xw + ((s0 + 3) % nch) * V
+                    if ntp[pw] == 4:
+                        _micro4(xs, plane, cg, toffs[pw], twi[pw], warr, wb,
+                                o0, o1, o2, o3, tile, V)
+                    else:
+                        _micro(xs, plane, cg, toffs[pw], twi[pw], ntp[pw], warr, wb,
+                               o0, o1, o2, o3, tile, V)
+                    for i in range(ns):
+                        s = s0 + i
+                        oh = (qh0 + s // nch) * sh + rh
+                        q0 = (s % nch) * V
+                        nl = min(V, qw - q0)
+                        for kk in range(min(KB, kg - cb * KB)):
+                            co = g * kg + cb * KB + kk
+                            bv = b[co]
+                            ob = (((n * K + co) * OD + od) * OH + oh) * OW + q0 * sw + rw
+                            tb = (i * KB + kk) * V
+                            for lane in range(nl):
+                                v = tile[numba.uint64(tb + lane)] + bv
+                                of[numba.uint64(ob + lane * sw)] = v
 
 
 # --------------------------------------------------------------------------
