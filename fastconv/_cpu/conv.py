@@ -155,7 +155,10 @@ def _conv_rows(x, w, b, out, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1, l
     nrb = (OH + rb - 1) // rb
     Wp = (OW - 1) * sw + (KW - 1) * dw + 1
     for t in prange(N * groups * nkb * OD * nrb):
-        n, g, od, oh0, nr, k0, nk = _decode_task(t, nrb, OD, nkb, groups, rb, OH, Kg, kb)
+        # np.int64(t): t is int64 in the driver's typing and uint64 in the parfor's
+        # gufunc; without the cast _decode_task compiles twice
+        n, g, od, oh0, nr, k0, nk = _decode_task(np.int64(t), nrb, OD, nkb, groups, rb, OH,
+                                                 Kg, kb)
         xs = np.empty((Cg, KD, (nr - 1) * sh + (KH - 1) * dh + 1, Wp), dtype=out.dtype)
         _fill_tile(x, xs, n, g * Cg, od, oh0, sd, sh, dd, mapd, maph, mapw, j0, j1, lo)
         acc = np.empty((nk, OW), dtype=out.dtype)
@@ -187,7 +190,10 @@ def _conv_rows_k3(x, w, b, out, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1
     Wp = OW + 2 * dw
     d2 = 2 * dw
     for t in prange(N * groups * nkb * OD * nrb):
-        n, g, od, oh0, nr, k0, nk = _decode_task(t, nrb, OD, nkb, groups, rb, OH, Kg, kb)
+        # np.int64(t): t is int64 in the driver's typing and uint64 in the parfor's
+        # gufunc; without the cast _decode_task compiles twice
+        n, g, od, oh0, nr, k0, nk = _decode_task(np.int64(t), nrb, OD, nkb, groups, rb, OH,
+                                                 Kg, kb)
         xs = np.empty((Cg, KD, (nr - 1) * sh + 2 * dh + 1, Wp), dtype=out.dtype)
         _fill_tile(x, xs, n, g * Cg, od, oh0, sd, sh, dd, mapd, maph, mapw, j0, j1, lo)
         # Stride 1 along H: the rows of the tile are computed as one flat run
@@ -506,7 +512,7 @@ def _depthwise3x3_same(x, w, b, out, rb):
                                   + w20 * p20[i] + w21 * p21[i] + w22 * p22[i])
                 if W < 3 or H < 3:
                     for oh in range(a0, a1):
-                        of[oh * W] = _dw_point(xp, w, k, oh, 0, bv)
+                        of[oh * W] = _dw_point(xp, w, k, oh, np.int64(0), bv)
                         of[oh * W + W - 1] = _dw_point(xp, w, k, oh, W - 1, bv)
                 else:
                     _dw_side_columns(xf, of, w, k, bv, a0, a1, W)
@@ -566,7 +572,7 @@ def _dw_edge_row(xp, xf, of, w, k, bv, oh, H, W):
     for i in range(L):
         dst[i] = (bv + wa0 * p0[i] + wa1 * p1[i] + wa2 * p2[i]
                   + wb0 * q0[i] + wb1 * q1[i] + wb2 * q2[i])
-    of[oh * W] = _dw_point(xp, w, k, oh, 0, bv)
+    of[oh * W] = _dw_point(xp, w, k, oh, np.int64(0), bv)
     of[oh * W + W - 1] = _dw_point(xp, w, k, oh, W - 1, bv)
 
 
