@@ -822,7 +822,7 @@ SPLIT = """    L = lanes(xs)
 RAWCALL = """            if wtask == 2:  # unpacked weights read in place (Kg % KB == 0)
                 _mk_{n}_raw(src, wsrc, braw, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg,
                             cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs,
-                            pk1, 0, qv)
+                            pk1, tm, qv)  # tm is 0 here
                 continue
 """
 

@@ -3736,7 +3736,7 @@ def _tasks_kb8_nv3(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1,
             if wtask == 2:  # unpacked weights read in place (Kg % KB == 0)
                 _mk_kb8_nv3_raw(src, wsrc, braw, of, xbase, wblk, g * nkb, kb0, kb1, Kg, Cg,
                             cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs,
-                            pk1, 0, qv)
+                            pk1, tm, qv)  # tm is 0 here
                 continue
             if wtask:
                 # this thread's slot of the block buffers (a fresh one if the id is

@@ -614,7 +614,7 @@ def _separable_fused(x, dwt, pw, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo,
         for k0 in range(0, K, 8):
             nk = min(K, k0 + 8) - k0
             blk = acc[0:nk]
-            _mix_block(mid, 0, P, pw, b, k0, blk)
+            _mix_block(mid, np.int64(0), P, pw, b, k0, blk)
             for kk in range(nk):
                 o = out[n, k0 + kk].reshape(-1)[oh0 * OW:oh0 * OW + P]
                 a = blk[kk, 0:P]

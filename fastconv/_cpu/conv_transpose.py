@@ -679,7 +679,7 @@ def _tconv_task(task, x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, 
         if local_pack:
             # this task is the only user of block (g, cb): pack it into a local
             # buffer that stays in cache instead of a whole-weight pass
-            _pack_block(wf, kg, kk_size, dofs, cg, g, cb, wl, 0)
+            _pack_block(wf, kg, kk_size, dofs, cg, g, cb, wl, np.int64(0))
             warr = wl
             wb = 0
         else:

@@ -78,9 +78,9 @@ def _hrow(src, c, idw, ww, f2, ilo, ihi, w2):
     OW = c.shape[0]
     TW = idw.shape[0]
     if ihi <= ilo:
-        _hgather(src, c, idw, ww, 0, OW)
+        _hgather(src, c, idw, ww, np.int64(0), OW)
         return
-    _hgather(src, c, idw, ww, 0, 2 * ilo)
+    _hgather(src, c, idw, ww, np.int64(0), 2 * ilo)
     _hgather(src, c, idw, ww, 2 * ihi, OW)
     n = ihi - ilo
     sa = src[ilo + f2[0]:ihi + f2[0] + TW - 1]

@@ -212,7 +212,7 @@ def _corr2d_mapped(x, k, out, map0, map1, fill, rb):
             acc = out[r0 + r]
             acc[:] = 0
             for j0 in range(KH):
-                _row_acc(xs[r + j0], k[j0], acc, 0, OW, 0)
+                _row_acc(xs[r + j0], k[j0], acc, np.int64(0), OW, np.int64(0))
 
 
 @njit(**_FAST)
@@ -234,7 +234,7 @@ def _border_row(x, k, orow, o0, map0, map1, fv, tmp):
                     tmp[q] = xr[c]
                 else:
                     tmp[q] = fv
-        _row_acc(tmp, k[j0], orow, 0, OW, 0)
+        _row_acc(tmp, k[j0], orow, np.int64(0), OW, np.int64(0))
 
 
 @njit(**_FAST)
