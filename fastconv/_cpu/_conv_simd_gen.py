@@ -3638,17 +3638,18 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     nch = max(1, min(ntask, scratch.shape[0]))
     for c in prange(nch):
         ci = np.int64(c)
-        _tasks_kb8_nv3(ci * ntask // nch, (ci + 1) * ntask // nch, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx, toff, koff,
-            bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW, sd, sh,
-            sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq, slab,
-            phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
+        _tasks_kb8_nv3(
+            ci * ntask // nch, (ci + 1) * ntask // nch, xf, dims, of, wp, bp, wsrc, bsrc, braw,
+            scratch, pk1, tws, tbs, tidx, toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W,
+            K, OD, OH, OW, KD, KH, KW, sd, sh, sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg,
+            rb, nrb, rp, Wp, Wq, slab, phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
 
 
 @njit(**INNER)
-def _tasks_kb8_nv3(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx, toff, koff,
-            bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW, sd, sh,
-            sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq, slab,
-            phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth):
+def _tasks_kb8_nv3(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx,
+               toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW,
+               sd, sh, sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq,
+               slab, phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth):
     """Tasks [t0, t1) of _drv_kb8_nv3: each gathers its input rows (unless read in
     place), then runs the micro-kernel over its K-blocks (packing them first with
     ``wtask``)."""
@@ -4585,17 +4586,18 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     nch = max(1, min(ntask, scratch.shape[0]))
     for c in prange(nch):
         ci = np.int64(c)
-        _tasks_kb4_nv4(ci * ntask // nch, (ci + 1) * ntask // nch, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx, toff, koff,
-            bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW, sd, sh,
-            sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq, slab,
-            phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
+        _tasks_kb4_nv4(
+            ci * ntask // nch, (ci + 1) * ntask // nch, xf, dims, of, wp, bp, wsrc, bsrc, braw,
+            scratch, pk1, tws, tbs, tidx, toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W,
+            K, OD, OH, OW, KD, KH, KW, sd, sh, sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg,
+            rb, nrb, rp, Wp, Wq, slab, phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
 
 
 @njit(**INNER)
-def _tasks_kb4_nv4(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx, toff, koff,
-            bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW, sd, sh,
-            sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq, slab,
-            phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth):
+def _tasks_kb4_nv4(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx,
+               toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW,
+               sd, sh, sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq,
+               slab, phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth):
     """Tasks [t0, t1) of _drv_kb4_nv4: each gathers its input rows (unless read in
     place), then runs the micro-kernel over its K-blocks (packing them first with
     ``wtask``)."""
