@@ -80,34 +80,26 @@ def test_prange_index_cast_before_calls(path):
     assert not found, f"{path.name}: cast the prange index with np.int64(): {found}"
 
 
+_EXAMPLE = """\
+import numpy as np
+from numba import njit, prange
+@njit
+def _f(a, b):
+    return a + b
+@njit(parallel=True)
+def g(n):
+    s = _f(n, {zero})
+    for t in prange(n):
+        s += _f({t}, n)
+    return s
+"""
+
+
 def test_checks_catch_the_patterns():
     """The two checks flag the patterns they exist for (and not the fixed forms)."""
-    bad = ast.parse(
-        "from numba import njit, prange\n"
-        "@njit\n"
-        "def _f(a, b):\n"
-        "    return a + b\n"
-        "@njit(parallel=True)\n"
-        "def g(n):\n"
-        "    s = _f(n, 0)\n"
-        "    for t in prange(n):\n"
-        "        s += _f(t, n)\n"
-        "    return s\n"
-    )
+    bad = ast.parse(_EXAMPLE.format(zero="0", t="t"))
     assert len(list(_literal_calls(bad))) == 1
     assert len(list(_bare_prange_index_calls(bad))) == 1
-    good = ast.parse(
-        "import numpy as np\n"
-        "from numba import njit, prange\n"
-        "@njit\n"
-        "def _f(a, b):\n"
-        "    return a + b\n"
-        "@njit(parallel=True)\n"
-        "def g(n):\n"
-        "    s = _f(n, np.int64(0))\n"
-        "    for t in prange(n):\n"
-        "        s += _f(np.int64(t), n)\n"
-        "    return s\n"
-    )
+    good = ast.parse(_EXAMPLE.format(zero="np.int64(0)", t="np.int64(t)"))
     assert not list(_literal_calls(good))
     assert not list(_bare_prange_index_calls(good))
