@@ -517,7 +517,7 @@ def test_pointwise_small_image_not_tile_major(dt, rng):
         # x shape, K, tile-major expected
         ((1, 64, 14, 14), 64, False),  # 196 pixels
         ((1, 32, 16, 16), 24, False),  # 256 pixels
-        ((1, 32, 16, 17), 24, True),  # 272 pixels
+        ((1, 32, 16, 17), 136, True),  # 272 pixels (136 output channels: see below)
         ((2, 32, 14, 14), 24, True),  # two images
     ]
     for xs, k, tm in cases:
@@ -528,6 +528,43 @@ def test_pointwise_small_image_not_tile_major(dt, rng):
                               conv_simd._SMALL_PIX)
         assert st[8] == tm and (st[9] == 2) == (not tm), (xs, st[8], st[9])
         _check(x, w)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_pointwise_few_channels_not_tile_major(dt, rng):
+    """One unpadded stride-1 image whose input fits in ``_SMALL_IN`` bytes, with at most
+    64 input and 128 output channels per group, runs K-block-major on the input read
+    in place; past any of those bounds (or padded, strided, batched) it stays
+    tile-major.  Results against the oracle either way, on one and two threads."""
+    item = np.dtype(dt).itemsize
+    side = int((conv_simd._SMALL_IN // (64 * item)) ** 0.5)  # 64 channels fill the bound
+    cases = [
+        # x shape, K, stride, padding, groups, tile-major expected
+        ((1, 64, 24, 24), 64, 1, 0, 1, False),
+        ((1, 16, 20, 20), 96, 1, 0, 1, False),
+        ((1, 64, 20, 20), 128, 1, 0, 1, False),
+        ((1, 128, 20, 20), 256, 1, 0, 2, False),  # 64 + 128 channels per group
+        ((1, 64, side, side), 16, 1, 0, 1, False),  # input at the bound
+        ((1, 64, side, side + 1), 16, 1, 0, 1, True),  # input past it
+        ((1, 72, 20, 20), 64, 1, 0, 1, True),  # 72 input channels
+        ((1, 64, 20, 20), 136, 1, 0, 1, True),  # 136 output channels
+        ((1, 64, 20, 20), 64, 1, 1, 1, True),  # padded
+        ((1, 64, 40, 40), 64, 2, 0, 1, True),  # strided (20x20 output: > _SMALL_PIX)
+        ((2, 64, 20, 20), 64, 1, 0, 1, True),  # two images
+    ]
+    for xs, k, s, pad, g, tm in cases:
+        x = rng.standard_normal(xs).astype(dt)
+        w = rng.standard_normal((k, xs[1] // g, 1, 1)).astype(dt)
+        b = rng.standard_normal(k).astype(dt)
+        p = _params_for(x, w, b, s, pad, 1, g, "zeros")
+        st = conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN, True, True, True,
+                              conv_simd._SMALL_PIX)
+        assert st[8] == tm, (xs, k, s, pad, g, st[8])
+        assert conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN, True, True, True,
+                                0)[8], "small_pix=0 switches the rule off"
+        _check(x, w, b, stride=s, padding=pad, groups=g)
+        with serial():
+            _check(x, w, b, stride=s, padding=pad, groups=g)
 
 
 def test_unbatched_and_thread_split(rng):

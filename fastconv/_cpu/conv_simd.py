@@ -88,6 +88,7 @@ _REUSE = True  # reuse the per-thread scratch between calls
 _SHARED_PAD = True  # stride-1 zero-padded rows share their pads (see _pitch)
 _PACK_MIN = 16  # 1x1 convs with at least this many input channels per group run tile-major
 _SMALL_PIX = 256  # ... unless one image of at most this many output pixels (see _tile_major)
+_SMALL_IN = 1 << 20  # ... or one image of at most this many input bytes, few channels
 _DIRECT_PLAN = True  # the plan charges no scratch to calls read in place (see _plan)
 _WTASK = True  # tasks pack their own weight blocks when the weights exceed L2 (see _setup)
 _WTASK_ONCE = True  # ... and whenever each weight block belongs to one task (see _setup)
@@ -171,13 +172,32 @@ def _tile_major(p, pack_min, small_pix=None):
     Not for one small image (at most ``_SMALL_PIX`` output pixels, one output depth)
     whose weights fit in L2: K-block-major tasks measured 5-11 % faster there
     ((1,256,14,14)->1024 and (1,1024,14,14)->256, the most frequent 1x1 layers of
-    ResNet-50); at 28x28 and 56x56 tile-major stays faster (up to 2x at 56x56).
+    ResNet-50); at 28x28 and 56x56 tile-major stays faster (up to 2x at 56x56),
+    except for one unpadded stride-1 image of at most ``_SMALL_IN`` input bytes
+    with at most 64 input and 128 output channels per group (below).
+    ``small_pix=0`` switches both exceptions off.
     """
     if not (all(k == 1 for k in p.kernel) and p.in_channels // p.groups >= pack_min):
         return False
     OD, OH, OW = _to5(p.out_spatial, p.nd)
-    small = _SMALL_PIX if small_pix is None else small_pix
-    return not (p.batch * OD == 1 and OH * OW <= small and _weights_per_group(p) <= _L2)
+    small = _SMALL_PIX if small_pix is None else small_pix  # 0: both rules off
+    if p.batch * OD != 1 or not small:
+        return True
+    if OH * OW <= small and _weights_per_group(p) <= _L2:
+        return False
+    # One image whose input, read in place, stays in L2, with few channels to pack
+    # per tile and few K-blocks to share each packed tile: the pack costs more
+    # than it saves.  Blocks against torch, one thread, K-block-major vs
+    # tile-major: (1,64,56,56)->64 0.96x vs 0.87x, ->128 0.98x vs 0.90x,
+    # (1,32,56,56)->64 0.95x vs 0.81x, (1,16,56,56)->96 1.03x vs 0.60x; equal or
+    # better on two threads.  Tile-major stays for ->256 (equal), 128 channels
+    # ((1,128,56,56)->64: 0.65x vs 0.87x), inputs past L2 ((1,32,112,112)->64:
+    # 0.76x vs 0.86x) and batches ((2,64,56,56)->64 on two threads, (8,...)).
+    cg = p.in_channels // p.groups
+    in_bytes = cg * p.groups * int(np.prod(p.in_spatial)) * np.dtype(p.dtype).itemsize
+    direct = p.unpadded and all(s == 1 for s in p.stride)
+    return not (direct and cg <= 64 and p.out_channels // p.groups <= 128
+                and in_bytes <= _SMALL_IN)
 
 
 def _tile(p):
