@@ -668,9 +668,10 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
     tidx = np.empty((max(1, nth), L), np.int32)
     # One call per thread, for a contiguous run of tasks (the static split the
     # parfor itself would make).  The parfor passes and its outlined gufunc then
-    # type and optimise a one-call body instead of the ~150 lines of a task: 2-3 s
-    # less cold compile per driver.  A call per task instead cost ~0.2 us a task
-    # (the reference counts of ~20 array arguments): 5 % of a grouped g=32 call.
+    # type and optimise a one-call body instead of the ~150 lines of a task (cold
+    # compile of the 8x3 driver 32.5 -> 30.2 s).  A call per task instead cost
+    # ~0.2 us a task (the reference counts of ~20 array arguments): 5 % of a
+    # grouped g=32 call.
     # np.int64: the parfor types c as int64 in the driver and as uint64 in its
     # gufunc, which would compile _tasks twice.
     nch = max(1, min(ntask, scratch.shape[0]))
