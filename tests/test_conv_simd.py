@@ -634,6 +634,25 @@ def test_generated_file_up_to_date():
     assert r.returncode == 0, r.stderr
 
 
+def test_kernel_ceiling_script_runs():
+    """scripts/kernel_ceiling.py (the throughput ladder of the Performance page) runs
+    and prints every level; the rates themselves are not checked (timing)."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "scripts" / "kernel_ceiling.py"),
+                        "--channels", "8", "--size", "8", "--seconds", "0.01"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = re.findall(r"^  (.+?)\s+([0-9.]+) GFLOP/s\s+([0-9.]+) % of peak$", r.stdout, re.M)
+    labels = [lab for lab, _, _ in rows]
+    assert labels[:5] == ["FMA peak", "loop of the 8x3 tile's shape, L1",
+                          "8x3 micro-kernel alone, L2", "call, hot",
+                          "call, after an 8 MiB flush"], r.stdout
+    assert all(float(g) > 0 for _, g, _ in rows)
+
+
 def test_bench_cli_smoke(tmp_path, capsys):
     import json
 
