@@ -48,7 +48,8 @@ they run as an 8 x 1 or 8 x 2 tile (*tail tiles*: a 7x7 image, 49 pixels, takes
 240).  A tail tile reads only the lanes of pixels it keeps, so the in-place
 layout needs no copy for it.
 The input rows of the channel two ahead are prefetched into L1 (software
-prefetch: the channel stride defeats the hardware prefetchers).  One
+prefetch: the channel stride defeats the hardware prefetchers), unless the
+task's input fits in 32 KiB (``PFL1``: small groups, in L1 after the gather).  One
 micro-kernel call covers a whole task, because every call between Numba
 functions pays atomic reference counts on its array arguments.
 
