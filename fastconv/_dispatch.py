@@ -203,7 +203,7 @@ class HostPlans:
                 parts.append(_TRUE if v else _FALSE)
             elif t is float:
                 parts.append((_FLOAT, v))
-            elif _plain(v):  # the memoised validators' rule
+            elif t is int or t is str or v is None or _plain(v):  # the memoised validators' rule
                 parts.append(v)
             else:
                 return None

@@ -77,7 +77,7 @@ import numpy as np
 from numba import njit
 
 from .._tables import pad_index_map
-from ._common import NJIT_OPTS, num_threads, serial, serial_is_faster
+from ._common import NJIT_OPTS, num_threads, run_serial, serial_is_faster
 from ._simd import lanes, vgather, vstore, vstore_masked
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -442,8 +442,7 @@ def conv(p, x, w, b, out):
         return out
     threads = num_threads()
     if threads > 1 and _SERIAL_SMALL and serial_is_faster(_seconds(p), threads):
-        with serial():
-            return _run(p, x, w, b, out, 1)
+        return run_serial(_run, p, x, w, b, out, 1)
     return _run(p, x, w, b, out, threads)
 
 

@@ -47,7 +47,7 @@ from numba import njit, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic, models, register_model
 
-from ._common import NJIT_OPTS, num_threads, serial, serial_is_faster, split_blocks
+from ._common import NJIT_OPTS, num_threads, run_serial, serial_is_faster, split_blocks
 from ._simd import lanes, vgather, vstore_masked
 
 # not cached itself: only the cached parallel driver calls it (see _conv_simd_gen.INNER)
@@ -823,8 +823,7 @@ def conv_transpose(p, x, w, b, out):
     """
     threads = num_threads()
     if threads > 1 and _SERIAL_SMALL and out.size and serial_is_faster(_seconds(p), threads):
-        with serial():
-            return _run(p, x, w, b, out)
+        return run_serial(_run, p, x, w, b, out)
     return _run(p, x, w, b, out)
 
 
