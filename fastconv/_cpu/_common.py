@@ -103,7 +103,8 @@ def run_serial(fn, *args):
     What ``with serial(): fn(*args)`` does, as a plain call: the context manager's
     generator protocol costs ~8 more Python calls, ~4 % of a small call when the
     interpreter's caches are cold (grouped g=32 (1,128,28,28) on two threads,
-    after each torch call: 163-171 -> 151-169 us, 3.24x -> 3.37x torch).
+    each call after a torch call, medians of 8 blocks in two runs: 165 -> 159
+    and 155 -> 149 us).
     """
     n = num_threads()
     set_num_threads(1)
