@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ from reference import conv_nd
 
 from fastconv import _params, shapes
 from fastconv._cpu import conv_simd
-from fastconv._cpu._common import serial
+from fastconv._cpu._common import run_serial
 
 MODES = ["zeros", "reflect", "replicate", "circular"]
 
@@ -209,8 +210,7 @@ def test_tail_tiles(dt, rng):
             b = rng.standard_normal(ws[0]).astype(dt)
             _check(x, w, b, stride=s, padding=pad)
             if wd % 7 == 0:
-                with serial():
-                    _check(x, w, b, stride=s, padding=pad)
+                run_serial(functools.partial(_check, x, w, b, stride=s, padding=pad))
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
@@ -276,9 +276,8 @@ def test_weights_packed_per_task(dt, rng, monkeypatch):
             bias = 0.0 if b is None else b.astype(np.float64)[None, :, None, None]
             assert_close(out, ref + bias, dt, terms=terms,
                          scale=float((absref + np.abs(bias)).max()))
-            with serial():
-                np.testing.assert_array_equal(
-                    conv_simd.conv(p, x, w, b, np.empty(p.out_shape, dt)), out)
+            np.testing.assert_array_equal(
+                run_serial(conv_simd.conv, p, x, w, b, np.empty(p.out_shape, dt)), out)
             monkeypatch.setattr(conv_simd, "_WTASK", False)
             assert not conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN, False)[9]
             np.testing.assert_array_equal(conv_simd.conv(p, x, w, b, np.empty_like(out)), out)
@@ -498,8 +497,8 @@ def test_pointwise_tile_major(dt, rng, monkeypatch):
         p = _params_for(x, w, b, s, pad, 1, g, "zeros")
         assert conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN, True, True, True, 0)[8]
         _check(x, w, b, stride=s, padding=pad, groups=g)
-        with serial():  # one task per image: every K-block of a tile in one task
-            _check(x, w, b, stride=s, padding=pad, groups=g)
+        # one thread: one task per image, every K-block of a tile in one task
+        run_serial(functools.partial(_check, x, w, b, stride=s, padding=pad, groups=g))
     # fewer channels than _PACK_MIN: K-block-major
     x = rng.standard_normal((1, 15, 5, 5)).astype(dt)
     w = rng.standard_normal((8, 15, 1, 1)).astype(dt)
@@ -563,8 +562,7 @@ def test_pointwise_few_channels_not_tile_major(dt, rng):
         assert conv_simd._setup(p, 1, True, True, conv_simd._PACK_MIN, True, True, True,
                                 0)[8], "small_pix=0 switches the rule off"
         _check(x, w, b, stride=s, padding=pad, groups=g)
-        with serial():
-            _check(x, w, b, stride=s, padding=pad, groups=g)
+        run_serial(functools.partial(_check, x, w, b, stride=s, padding=pad, groups=g))
 
 
 def test_unbatched_and_thread_split(rng):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import numpy as np
@@ -100,8 +99,8 @@ def serial_is_faster(seconds, threads, bound=200e-6):
 def run_serial(fn, *args):
     """``fn(*args)`` with Numba's thread count at 1 (this Python thread only), then restored.
 
-    What ``with serial(): fn(*args)`` does, as a plain call: the context manager's
-    generator protocol costs ~8 more Python calls, ~4 % of a small call when the
+    A plain call, not a ``contextlib`` context manager: its generator protocol
+    costs ~8 more Python calls, ~4 % of a small call when the
     interpreter's caches are cold (grouped g=32 (1,128,28,28) on two threads,
     each call after a torch call, medians of 8 blocks in two runs: 165 -> 159
     and 155 -> 149 us).
@@ -110,16 +109,5 @@ def run_serial(fn, *args):
     set_num_threads(1)
     try:
         return fn(*args)
-    finally:
-        set_num_threads(n)
-
-
-@contextlib.contextmanager
-def serial():
-    """Run the body with Numba's thread count at 1 (this Python thread only), then restore it."""
-    n = num_threads()
-    set_num_threads(1)
-    try:
-        yield
     finally:
         set_num_threads(n)
