@@ -151,6 +151,9 @@ def run(backend, family, func, params, arrays, out):
         if mod is None:
             # looked up once: import_module costs a few us per call with cold caches
             mod = _CPU_MODULES[family] = importlib.import_module(f"fastconv._cpu.{family}")
+            # before any kernel starts Numba's workers (see launch_threads)
+            mod_common = importlib.import_module("fastconv._cpu._common")
+            mod_common.launch_threads()
         return getattr(mod, func)(params, *arrays, out=out)
     return _run_cuda(family, func, params, arrays, out)
 

@@ -195,9 +195,9 @@ def _resolve(p):
 
 
 def _num_threads():
-    from numba import get_num_threads  # numba is imported by the kernels anyway
+    from ._cpu._common import num_threads  # numba is imported by the kernels anyway
 
-    return get_num_threads()
+    return num_threads()
 
 
 def choose_conv_method(in1, in2, mode="full", measure=False):

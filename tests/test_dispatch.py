@@ -1,5 +1,6 @@
 """Backend selection by array type and the light import."""
 
+import os
 import subprocess
 import sys
 
@@ -26,6 +27,24 @@ def test_import_is_light():
             "print(dt)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(out.stdout) < 5.0  # the 0.5 s target is tracked by asv, not a timed test
+
+
+def test_first_call_keeps_torchs_thread_count():
+    # Numba's OpenMP pool, started by the first parallel kernel, used to reset the
+    # libgomp that torch loaded (and had started with a torch call) to
+    # NUMBA_NUM_THREADS (numba#9387).
+    pytest.importorskip("torch")
+    code = ("import torch; torch.set_num_threads(1)\n"
+            "torch.nn.functional.conv2d(torch.ones(1, 4, 8, 8), torch.ones(4, 4, 3, 3))\n"
+            "import numpy as np, numba, fastconv\n"
+            "x = np.ones((1, 4, 8, 8), np.float32); w = np.ones((4, 4, 3, 3), np.float32)\n"
+            "fastconv.conv2d(x, w, padding=1)\n"
+            "fastconv.signal.correlate(np.ones(64), np.ones(5))\n"
+            "print(torch.get_num_threads(), numba.get_num_threads())")
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=env)
+    assert out.stdout.split() == ["1", "2"]
 
 
 def test_backend_of_numpy_and_lists():
