@@ -149,16 +149,23 @@ def run(backend, family, func, params, arrays, out):
     if backend == CPU:
         mod = _CPU_MODULES.get(family)
         if mod is None:
-            # looked up once: import_module costs a few us per call with cold caches
-            mod = _CPU_MODULES[family] = importlib.import_module(f"fastconv._cpu.{family}")
-            # before any kernel starts Numba's workers (see launch_threads)
-            mod_common = importlib.import_module("fastconv._cpu._common")
-            mod_common.launch_threads()
+            mod = _cpu_module(family)
         return getattr(mod, func)(params, *arrays, out=out)
     return _run_cuda(family, func, params, arrays, out)
 
 
 _CPU_MODULES = {}
+
+
+def _cpu_module(family):
+    """``fastconv._cpu.<family>``, imported once (import_module costs a few us per call
+    with cold caches); Numba's workers are started before its first kernel (see
+    :func:`fastconv._cpu._common.launch_threads`)."""
+    mod = _CPU_MODULES.get(family)
+    if mod is None:
+        mod = _CPU_MODULES[family] = importlib.import_module(f"fastconv._cpu.{family}")
+        importlib.import_module("fastconv._cpu._common").launch_threads()
+    return mod
 
 
 _TRUE, _FALSE, _FLOAT = object(), object(), object()  # key markers (see HostPlans.key)
@@ -182,6 +189,7 @@ class HostPlans:
     def __init__(self, maxsize=512):
         self.maxsize = maxsize
         self.cache = {}
+        self.fast = {}  # key -> the CPU module's runner for it, or False (none)
 
     def key(self, tag, arrays, args):
         """The cache key of a call, or None when it cannot be served from the cache.
@@ -215,7 +223,28 @@ class HostPlans:
     def get(self, key):
         return None if key is None else self.cache.get(key)
 
-    def lookup(self, tag, named, args, validate):
+    def runner(self, key):
+        """The short path stored for ``key`` (see :meth:`learn`): a function
+        ``(*arrays, out) -> result or None``, False when there is none, None when
+        not known yet."""
+        return self.fast.get(key)
+
+    def learn(self, key, family, params, arrays):
+        """Store ``fastconv._cpu.<family>.runner(params, *arrays)`` for a host call that
+        just ran the full path (False when the module has none or declines).
+
+        The runner does the call with every choice that depends only on the
+        params made once; it returns None (the caller then takes the full path)
+        whenever it cannot serve a call exactly as the full path would.
+        """
+        if key is None or key in self.fast or key not in self.cache:
+            return
+        if len(self.fast) >= self.maxsize:
+            self.fast.clear()
+        make = getattr(_cpu_module(family), "runner", None)
+        self.fast[key] = (make(params, *arrays) if make else None) or False
+
+    def lookup(self, tag, named, args, validate, key=None):
         """``(backend, arrays, params)`` of a call.
 
         ``named`` maps operand names to the user's operands (in kernel order),
@@ -225,7 +254,8 @@ class HostPlans:
         ``validate``, and is remembered when it runs on the CPU.
         """
         arrays = tuple(named.values())
-        key = self.key(tag, arrays, args)
+        if key is None:
+            key = self.key(tag, arrays, args)
         p = self.get(key)
         if p is not None:
             return CPU, arrays, p

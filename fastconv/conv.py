@@ -32,12 +32,21 @@ _plans = _dispatch.HostPlans()
 
 
 def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, out):
+    args = (stride, padding, dilation, groups, padding_mode)
+    key = _plans.key(nd, (x, weight, bias), args)
+    fast = _plans.runner(key)
+    if fast:  # a repeated host call: the short path, unless it declines
+        y = fast(x, weight, bias, out)
+        if y is not None:
+            return y
     backend, (x, weight, bias), p = _plans.lookup(
-        nd, {"input": x, "weight": weight, "bias": bias},
-        (stride, padding, dilation, groups, padding_mode),
+        nd, {"input": x, "weight": weight, "bias": bias}, args,
         lambda x, w, b: _conv_params(nd, _meta(x), _meta(w), _meta(b), stride, padding,
-                                     dilation, groups, padding_mode))
-    return _run_conv(p, backend, x, weight, bias, out)
+                                     dilation, groups, padding_mode), key)
+    y = _run_conv(p, backend, x, weight, bias, out)
+    if fast is None:
+        _plans.learn(key, "conv", p, (x, weight, bias))
+    return y
 
 
 _COMMON_DOC = """

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fastconv
+import reference
 from fastconv import _dispatch
 
 
@@ -282,3 +283,179 @@ def test_num_threads_follows_numba():
         assert seen[0][0] == seen[0][1]  # thread-local, as Numba's own
     finally:
         numba.set_num_threads(saved)
+
+
+# --- the short path of repeated host calls (HostPlans.runner / conv_simd.runner) ---
+
+SHORT_CASES = [
+    ((2, 8, 9, 11), (12, 8, 3, 3), dict(padding=1)),
+    ((1, 8, 10, 10), (8, 4, 3, 3), dict(padding=1, groups=2)),
+    ((1, 6, 12, 13), (4, 6, 3, 3), dict(stride=2, dilation=2, padding=2)),
+    ((2, 16, 7, 7), (24, 16, 1, 1), {}),
+    ((8, 9, 9), (8, 8, 3, 3), dict(padding="same")),  # unbatched
+    ((1, 4, 6, 6, 6), (4, 4, 3, 3, 3), dict(padding=1)),
+    ((2, 8, 40), (8, 8, 5), dict(padding=2, padding_mode="reflect")),
+]
+
+
+def _short_key(x, w, b, kw):
+    from fastconv import conv as conv_mod
+
+    nd = w.ndim - 2
+    args = (kw.get("stride", 1), kw.get("padding", 0), kw.get("dilation", 1),
+            kw.get("groups", 1), kw.get("padding_mode", "zeros"))
+    return conv_mod._plans, conv_mod._plans.key(nd, (x, w, b), args)
+
+
+def _short_operands(xs, ws, dtype, bias):
+    r = np.random.default_rng(11)
+    x = r.standard_normal(xs).astype(dtype)
+    w = r.standard_normal(ws).astype(dtype)
+    return x, w, (r.standard_normal(ws[0]).astype(dtype) if bias else None)
+
+
+@pytest.mark.parametrize("xs, ws, kw", SHORT_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [False, True])
+def test_short_path_gives_the_full_path_result(xs, ws, kw, dtype, bias):
+    x, w, b = _short_operands(xs, ws, dtype, bias)
+    copies = [None if a is None else a.copy() for a in (x, w, b)]
+    fn = getattr(fastconv, f"conv{w.ndim - 2}d")
+    plans, key = _short_key(x, w, b, kw)
+    plans.fast.pop(key, None)
+    full = fn(x, w, b, **kw)  # the full path, which stores the runner
+    run = plans.runner(key)
+    assert callable(run)
+    direct = run(x, w, b, None)  # served, not declined
+    assert direct is not None
+    np.testing.assert_array_equal(direct, full)
+    np.testing.assert_array_equal(fn(x, w, b, **kw), full)
+    out = np.full_like(full, np.nan)
+    assert fn(x, w, b, **kw, out=out) is out
+    np.testing.assert_array_equal(out, full)
+    for a, c in zip((x, w, b), copies):
+        if a is not None:
+            np.testing.assert_array_equal(a, c)  # inputs are never modified
+    bl = None if b is None else b.astype(np.float64)
+    xb = x if x.ndim == w.ndim else x[None]  # unbatched: the oracle takes a batch
+    ref = reference.conv_nd(xb.astype(np.float64), w.astype(np.float64), bl,
+                            **_ref_kwargs(x, w, kw)).reshape(full.shape)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(full, ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+def _ref_kwargs(x, w, kw):
+    nd = w.ndim - 2
+    pad = kw.get("padding", 0)
+    if pad == "same":
+        d = kw.get("dilation", 1)
+        tot = [d * (k - 1) for k in w.shape[2:]]
+        lo, hi = tuple(t // 2 for t in tot), tuple(t - t // 2 for t in tot)
+    else:
+        lo = hi = (pad,) * nd
+    return dict(stride=kw.get("stride", 1), pad_lo=lo, pad_hi=hi, dilation=kw.get("dilation", 1),
+                groups=kw.get("groups", 1), mode=kw.get("padding_mode", "zeros"))
+
+
+def test_short_path_declines_what_the_full_path_must_handle(monkeypatch):
+    x, w, b = _short_operands((1, 8, 9, 9), (8, 8, 3, 3), np.float32, True)
+    kw = dict(padding=1)
+    plans, key = _short_key(x, w, b, kw)
+    full = fastconv.conv2d(x, w, b, **kw)
+    run = plans.runner(key)
+    assert run(x, w, b, None) is not None
+    # a non-contiguous input of the same shape and dtype (same cache key)
+    xs = np.zeros((1, 8, 9, 18), np.float32)[..., ::2]
+    xs[...] = x
+    assert run(xs, w, b, None) is None
+    np.testing.assert_array_equal(fastconv.conv2d(xs, w, b, **kw), full)
+    # read-only operands (another Numba type)
+    xr = x.copy()
+    xr.flags.writeable = False
+    assert run(xr, w, b, None) is None
+    np.testing.assert_array_equal(fastconv.conv2d(xr, w, b, **kw), full)
+    # a non-contiguous out: written through a temporary by the full path
+    big = np.zeros((1, 8, 9, 18), np.float32)
+    assert run(x, w, b, big[..., ::2]) is None
+    fastconv.conv2d(x, w, b, **kw, out=big[..., ::2])
+    np.testing.assert_array_equal(big[..., ::2], full)
+    # outs the full path rejects: its errors, not the short path's silence
+    with pytest.raises(ValueError, match="overlaps"):
+        fastconv.conv2d(x, w, b, **kw, out=x)
+    with pytest.raises(TypeError, match="dtype"):
+        fastconv.conv2d(x, w, b, **kw, out=np.empty(full.shape, np.float64))
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        fastconv.conv2d(x, w, b, **kw, out=full.tolist())
+    with pytest.raises(ValueError, match="shape"):
+        fastconv.conv2d(x, w, b, **kw, out=np.empty((1, 8, 9, 8), np.float32))
+    # a kernel switched off after the runner was made
+    from fastconv._cpu import conv_simd
+
+    monkeypatch.setattr(conv_simd, "supported", lambda p: False)
+    assert run(x, w, b, None) is None
+    np.testing.assert_allclose(fastconv.conv2d(x, w, b, **kw), full, rtol=1e-5, atol=1e-4)
+
+
+def test_short_path_declines_after_a_thread_count_change():
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs NUMBA_NUM_THREADS >= 2")
+    x, w, b = _short_operands((1, 8, 9, 9), (8, 8, 3, 3), np.float32, False)
+    plans, key = _short_key(x, w, b, {})
+    n = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        plans.fast.pop(key, None)
+        full = fastconv.conv2d(x, w)
+        run = plans.runner(key)
+        assert run(x, w, None, None) is not None
+        numba.set_num_threads(1)
+        assert run(x, w, None, None) is None
+        np.testing.assert_array_equal(fastconv.conv2d(x, w), full)
+    finally:
+        numba.set_num_threads(n)
+
+
+def test_short_path_not_made_for_generic_kernels_or_conversions():
+    from fastconv import conv as conv_mod
+
+    x, w, _ = _short_operands((1, 8, 9, 9), (8, 1, 3, 3), np.float32, False)
+    fastconv.conv2d(x, w, groups=8)  # depthwise: its own kernel, no short path
+    assert conv_mod._plans.runner(_short_key(x, w, None, dict(groups=8))[1]) is False
+    x16 = x.astype(np.float16)  # converted to float32 on every call
+    w8 = np.ones((4, 8, 3, 3), np.float32)
+    fastconv.conv2d(x16, w8)
+    assert conv_mod._plans.runner(_short_key(x16, w8, None, {})[1]) is False
+
+
+def test_short_paths_are_bounded():
+    plans = _dispatch.HostPlans(maxsize=2)
+    for i in range(5):
+        key = ("t", i)
+        plans.remember(key, object(), _dispatch.CPU)
+        plans.learn(key, "pool", None, ())  # the pool module has no runner: False
+        assert plans.runner(key) is False and len(plans.fast) <= 2
+    plans.learn(("never validated",), "pool", None, ())
+    assert plans.runner(("never validated",)) is None
+
+
+def test_short_path_from_several_python_threads():
+    # each Python thread has its own scratch; the runner's cached one is its maker's
+    from concurrent.futures import ThreadPoolExecutor
+
+    r = np.random.default_rng(3)
+    w = r.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    xs = [r.standard_normal((1, 8, 20, 20)).astype(np.float32) for _ in range(8)]
+    expect = [fastconv.conv2d(x, w, padding=1) for x in xs]  # also makes the runner
+    plans, key = _short_key(xs[0], w, None, dict(padding=1))
+    assert callable(plans.runner(key))
+
+    def work(i):
+        return [fastconv.conv2d(xs[(i + j) % 8], w, padding=1) for j in range(40)]
+
+    with ThreadPoolExecutor(4) as ex:
+        results = list(ex.map(work, range(4)))
+    for i, res in enumerate(results):
+        for j, y in enumerate(res):
+            np.testing.assert_array_equal(y, expect[(i + j) % 8])

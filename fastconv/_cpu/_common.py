@@ -68,6 +68,14 @@ def num_threads():
     return _parallel.get_num_threads()
 
 
+def thread_count_getter():
+    """The function behind :func:`num_threads` once the threading layer is up (one
+    call instead of two and an attribute check), or :func:`num_threads` itself."""
+    launch_threads()
+    get = getattr(_parallel, "_get_num_threads", None)
+    return num_threads if get is None or get() <= 0 else get
+
+
 def set_num_threads(n):
     """``numba.set_num_threads(n)`` without the lock round trip once threads are up
     (see :func:`num_threads`); ``n`` must be in ``1..NUMBA_NUM_THREADS``."""

@@ -36,6 +36,7 @@ import functools
 import numpy as np
 from numba import njit, prange
 
+from .. import _dispatch
 from .._tables import pad_index_map
 from . import conv_simd
 from ._common import NJIT_OPTS, num_threads, split_blocks
@@ -675,6 +676,22 @@ def _generic_is_faster(p):
     0.227 ms)."""
     return (p.groups > 1 and p.in_channels // p.groups <= 2 and p.batch == 1
             and p.nd == 2 and p.kernel == (3, 3) and p.stride == (1, 1))
+
+
+def _chain():
+    """The functions between the dispatcher and :func:`conv_simd.conv` (see :func:`runner`)."""
+    return (_dispatch.run, conv, _generic_is_faster)
+
+
+def runner(p, x, w, b):
+    """A short path for repeated calls like ``conv(p, x, w, b, out)``, or None.
+
+    Only the SIMD kernels have one (:func:`fastconv._cpu.conv_simd.runner`); it
+    declines (returns None) once any function of this chain has been replaced.
+    """
+    if _generic_is_faster(p) or not conv_simd.supported(p):
+        return None
+    return conv_simd.runner(p, x, w, b, _chain)
 
 
 def conv(p, x, w, b, out):
