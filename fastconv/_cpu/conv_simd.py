@@ -487,7 +487,7 @@ def runner(p, x, w, b, guard=tuple):
     th = 1 if serial else threads
     kb, nv, nkg, rb, geo, direct, elems, pitch, pack, wtask, (xs5, os5, ws5) = _setup(
         p, th, _DIRECT, _SHARED_PAD, _PACK_MIN, _WTASK, _WTASK_ONCE, _RAW, _SMALL_PIX)
-    drv = _DRIVERS[(kb, nv)]
+    tile = (kb, nv)  # the driver is looked up per call (A/B scripts swap DRIVERS entries)
     empty = _NO_BIAS[dtype]
     tail = (p.groups, nkg, rb, direct, pitch, pack)
     groups, shape, nel = p.groups, tuple(p.out_shape), elems if _REUSE else 16
@@ -534,9 +534,9 @@ def runner(p, x, w, b, guard=tuple):
         args = (x.reshape(xs5), wp, bp, out.reshape(os5), *geo, *tail, scratch, wsrc, bsrc,
                 wtask)
         if serial:
-            run_serial(drv, *args)
+            run_serial(_DRIVERS[tile], *args)
         else:
-            drv(*args)
+            _DRIVERS[tile](*args)
         return out
 
     return call
