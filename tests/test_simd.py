@@ -10,6 +10,7 @@ from fastconv._cpu import _simd
 from fastconv._cpu._simd import (
     lanes, vadd, vbroadcast, veven, vfma, vgather, vget, vhsum, vload, vload_bits, vload_lanes,
     vload_masked, vmul, vodd, vprefetch, vsplat, vstore, vstore_lanes, vstore_masked, vzeros,
+    vzip_hi, vzip_lo,
 )
 
 DTYPES = [np.float32, np.float64]
@@ -80,6 +81,15 @@ def _deinterleave(a, out):
     y = vload(a, L)
     vstore(out, 0, veven(x, y))
     vstore(out, L, vodd(x, y))
+
+
+@njit(cache=True)
+def _zip(a, out):
+    L = lanes(a)
+    x = vload(a, 0)
+    y = vload(a, L)
+    vstore(out, 0, vzip_lo(x, y))
+    vstore(out, L, vzip_hi(x, y))
 
 
 @njit(cache=True)
@@ -263,6 +273,20 @@ def test_even_odd_lanes(dt, rng):
     _deinterleave(a, out)
     np.testing.assert_array_equal(out[:L], a[0::2])
     np.testing.assert_array_equal(out[L:], a[1::2])
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_zip_lanes(dt, rng):
+    """vzip_lo / vzip_hi: two vectors interleaved lane by lane (the inverse of veven/vodd)."""
+    L = 64 // np.dtype(dt).itemsize
+    a = rng.standard_normal(2 * L).astype(dt)
+    out = np.full(2 * L, np.nan, dt)
+    _zip(a, out)
+    both = np.stack([a[:L], a[L:]], axis=1).reshape(-1)  # x0, y0, x1, y1, ...
+    np.testing.assert_array_equal(out, both)
+    back = np.full(2 * L, np.nan, dt)
+    _deinterleave(out, back)
+    np.testing.assert_array_equal(back, a)
 
 
 @pytest.mark.parametrize("dt", DTYPES)

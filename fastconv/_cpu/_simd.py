@@ -39,6 +39,9 @@ the masked forms):
                            joined (``2 L`` lanes): de-interleaves two loads of a
                            stride-2 run into its two column phases (one
                            ``vpermt2ps`` each instead of a gather)
+``vzip_lo(x, y)``          ``x0, y0, x1, y1, ...`` (low halves interleaved; one
+                           ``vpermt2ps``/``vunpcklps``-type shuffle)
+``vzip_hi(x, y)``          the same from the high halves
 ``vhsum(v)``               sum of the lanes (scalar)
 ``vget(v, k)``             lane ``k`` (scalar)
 ``lanes(a)``               the lane count for ``a``'s dtype (16 or 8), a constant
@@ -56,6 +59,7 @@ from numba.extending import intrinsic, models, register_model
 __all__ = [
     "VecType", "f32x16", "f64x8", "vload", "vstore", "vload_masked", "vstore_masked",
     "vbroadcast", "vsplat", "vzeros", "vfma", "vadd", "vmul", "vhsum", "vget", "lanes", "vprefetch",
+    "vzip_lo", "vzip_hi",
     "vstore_lanes", "vload_lanes", "vload_bits", "vgather", "veven", "vodd",
 ]
 
@@ -428,6 +432,31 @@ veven = intrinsic(_half_lanes(0))
 vodd = intrinsic(_half_lanes(1))
 veven.__doc__ = "Lanes 0, 2, 4, ... of ``x`` followed by ``y`` (the even column phase)."
 vodd.__doc__ = "Lanes 1, 3, 5, ... of ``x`` followed by ``y`` (the odd column phase)."
+
+
+def _zip_lanes(half):
+    """Intrinsic: lanes of ``x`` and ``y`` interleaved, from the low or high half."""
+
+    def impl(typingctx, a, b):
+        if not isinstance(a, VecType) or a != b:
+            return None
+
+        def codegen(context, builder, sig, args):
+            i32 = ir.IntType(32)
+            n = a.count
+            lane = [half * n // 2 + k // 2 + (n if k % 2 else 0) for k in range(n)]
+            mask = ir.Constant(ir.VectorType(i32, n), [ir.Constant(i32, v) for v in lane])
+            return builder.shuffle_vector(args[0], args[1], mask)
+
+        return a(a, b), codegen
+
+    return impl
+
+
+vzip_lo = intrinsic(_zip_lanes(0))
+vzip_hi = intrinsic(_zip_lanes(1))
+vzip_lo.__doc__ = "``x0, y0, x1, y1, ...`` from the low halves of ``x`` and ``y``."
+vzip_hi.__doc__ = "``xh, yh, xh+1, yh+1, ...`` from the high halves (h = half the lanes)."
 
 
 @intrinsic
