@@ -235,9 +235,15 @@ class HostPlans:
 
         The runner does the call with every choice that depends only on the
         params made once; it returns None (the caller then takes the full path)
-        whenever it cannot serve a call exactly as the full path would.
+        whenever it cannot serve a call exactly as the full path would.  A
+        stored runner is replaced only when its ``stale()`` says so (it was
+        made for another Numba thread count); the caller calls this after every
+        full-path call of a key whose runner is missing or declined.
         """
-        if key is None or key in self.fast or key not in self.cache:
+        if key is None or key not in self.cache:
+            return
+        old = self.fast.get(key)
+        if old is False or (old is not None and not old.stale()):
             return
         if len(self.fast) >= self.maxsize:
             self.fast.clear()

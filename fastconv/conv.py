@@ -44,7 +44,7 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, 
         lambda x, w, b: _conv_params(nd, _meta(x), _meta(w), _meta(b), stride, padding,
                                      dilation, groups, padding_mode), key)
     y = _run_conv(p, backend, x, weight, bias, out)
-    if fast is None:
+    if fast is not False:  # none yet, or it declined: maybe made for another thread count
         _plans.learn(key, "conv", p, (x, weight, bias))
     return y
 

@@ -413,6 +413,13 @@ def test_short_path_declines_after_a_thread_count_change():
         numba.set_num_threads(1)
         assert run(x, w, None, None) is None
         np.testing.assert_array_equal(fastconv.conv2d(x, w), full)
+        run1 = plans.runner(key)  # the declined call made one for this thread count
+        assert run1 is not run and run1(x, w, None, None) is not None
+        np.testing.assert_array_equal(fastconv.conv2d(x, w), full)
+        numba.set_num_threads(2)
+        assert run1(x, w, None, None) is None
+        fastconv.conv2d(x, w)
+        assert plans.runner(key)(x, w, None, None) is not None
     finally:
         numba.set_num_threads(n)
 

@@ -599,6 +599,7 @@ def runner(p, x, w, b, guard=tuple):
             _DRIVERS[tile](*args)
         return out
 
+    call.stale = lambda: nthreads() != threads  # for this thread count only (see learn)
     return call
 
 
