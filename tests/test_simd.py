@@ -75,21 +75,15 @@ def _gather(a, i, idx, j, lo, hi, out):
 
 
 @njit(cache=True)
-def _deinterleave(a, out):
+def _shuffles(a, out):
+    """out = veven, vodd, vzip_lo, vzip_hi of the two vectors in ``a``."""
     L = lanes(a)
     x = vload(a, 0)
     y = vload(a, L)
     vstore(out, 0, veven(x, y))
     vstore(out, L, vodd(x, y))
-
-
-@njit(cache=True)
-def _zip(a, out):
-    L = lanes(a)
-    x = vload(a, 0)
-    y = vload(a, L)
-    vstore(out, 0, vzip_lo(x, y))
-    vstore(out, L, vzip_hi(x, y))
+    vstore(out, 2 * L, vzip_lo(x, y))
+    vstore(out, 3 * L, vzip_hi(x, y))
 
 
 @njit(cache=True)
@@ -265,28 +259,19 @@ def test_gather(dt, ity, lo, hi, rng):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
-def test_even_odd_lanes(dt, rng):
-    """veven / vodd: the two column phases of a stride-2 run of 2 L elements."""
+def test_two_vector_shuffles(dt, rng):
+    """veven / vodd: the two column phases of a stride-2 run of 2 L elements;
+    vzip_lo / vzip_hi: the two vectors interleaved lane by lane (their inverse)."""
     L = 64 // np.dtype(dt).itemsize
     a = rng.standard_normal(2 * L).astype(dt)
-    out = np.full(2 * L, np.nan, dt)
-    _deinterleave(a, out)
+    out = np.full(4 * L, np.nan, dt)
+    _shuffles(a, out)
     np.testing.assert_array_equal(out[:L], a[0::2])
-    np.testing.assert_array_equal(out[L:], a[1::2])
-
-
-@pytest.mark.parametrize("dt", DTYPES)
-def test_zip_lanes(dt, rng):
-    """vzip_lo / vzip_hi: two vectors interleaved lane by lane (the inverse of veven/vodd)."""
-    L = 64 // np.dtype(dt).itemsize
-    a = rng.standard_normal(2 * L).astype(dt)
-    out = np.full(2 * L, np.nan, dt)
-    _zip(a, out)
-    both = np.stack([a[:L], a[L:]], axis=1).reshape(-1)  # x0, y0, x1, y1, ...
-    np.testing.assert_array_equal(out, both)
-    back = np.full(2 * L, np.nan, dt)
-    _deinterleave(out, back)
-    np.testing.assert_array_equal(back, a)
+    np.testing.assert_array_equal(out[L:2 * L], a[1::2])
+    np.testing.assert_array_equal(out[2 * L:], np.stack([a[:L], a[L:]], axis=1).reshape(-1))
+    back = np.full(4 * L, np.nan, dt)
+    _shuffles(out[2 * L:], back)  # even / odd lanes undo the zip
+    np.testing.assert_array_equal(back[:2 * L], a)
 
 
 @pytest.mark.parametrize("dt", DTYPES)

@@ -410,8 +410,10 @@ def vmul(typingctx, a, b):
     return a(a, b), codegen
 
 
-def _half_lanes(first):
-    """Intrinsic: every second lane of ``x`` joined with ``y``, from lane ``first``."""
+def _two_vector_shuffle(lanes_of):
+    """Intrinsic: lanes ``lanes_of(n)`` of ``x`` joined with ``y`` (index ``n + k`` is
+    ``y[k]``), one ``shufflevector`` with a constant mask (``vpermt2ps``-type on
+    AVX-512; any target lowers it correctly)."""
 
     def impl(typingctx, a, b):
         if not isinstance(a, VecType) or a != b:
@@ -420,7 +422,7 @@ def _half_lanes(first):
         def codegen(context, builder, sig, args):
             i32 = ir.IntType(32)
             mask = ir.Constant(ir.VectorType(i32, a.count),
-                               [ir.Constant(i32, first + 2 * k) for k in range(a.count)])
+                               [ir.Constant(i32, v) for v in lanes_of(a.count)])
             return builder.shuffle_vector(args[0], args[1], mask)
 
         return a(a, b), codegen
@@ -428,33 +430,14 @@ def _half_lanes(first):
     return impl
 
 
-veven = intrinsic(_half_lanes(0))
-vodd = intrinsic(_half_lanes(1))
+veven = intrinsic(_two_vector_shuffle(lambda n: [2 * k for k in range(n)]))
+vodd = intrinsic(_two_vector_shuffle(lambda n: [2 * k + 1 for k in range(n)]))
 veven.__doc__ = "Lanes 0, 2, 4, ... of ``x`` followed by ``y`` (the even column phase)."
 vodd.__doc__ = "Lanes 1, 3, 5, ... of ``x`` followed by ``y`` (the odd column phase)."
-
-
-def _zip_lanes(half):
-    """Intrinsic: lanes of ``x`` and ``y`` interleaved, from the low or high half."""
-
-    def impl(typingctx, a, b):
-        if not isinstance(a, VecType) or a != b:
-            return None
-
-        def codegen(context, builder, sig, args):
-            i32 = ir.IntType(32)
-            n = a.count
-            lane = [half * n // 2 + k // 2 + (n if k % 2 else 0) for k in range(n)]
-            mask = ir.Constant(ir.VectorType(i32, n), [ir.Constant(i32, v) for v in lane])
-            return builder.shuffle_vector(args[0], args[1], mask)
-
-        return a(a, b), codegen
-
-    return impl
-
-
-vzip_lo = intrinsic(_zip_lanes(0))
-vzip_hi = intrinsic(_zip_lanes(1))
+vzip_lo = intrinsic(_two_vector_shuffle(
+    lambda n: [k // 2 + (n if k % 2 else 0) for k in range(n)]))
+vzip_hi = intrinsic(_two_vector_shuffle(
+    lambda n: [n // 2 + k // 2 + (n if k % 2 else 0) for k in range(n)]))
 vzip_lo.__doc__ = "``x0, y0, x1, y1, ...`` from the low halves of ``x`` and ``y``."
 vzip_hi.__doc__ = "``xh, yh, xh+1, yh+1, ...`` from the high halves (h = half the lanes)."
 
