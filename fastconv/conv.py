@@ -6,8 +6,6 @@ no kernel flip) with ``padding_mode`` as in ``torch.nn.Conv{1,2,3}d``.
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import _dispatch, _params
 
 __all__ = ["conv1d", "conv2d", "conv3d", "depthwise_conv2d", "separable_conv2d"]

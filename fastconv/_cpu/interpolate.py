@@ -114,7 +114,7 @@ def _hrow(src, c, idw, ww, f2, ilo, ihi, w2):
 def _interp_sep(x, out, idd, wd, idh, wh, idw, ww, f2, ilo, ihi, w2, rb):
     P, D, H, W = x.shape
     OD, OH, OW = out.shape[1], out.shape[2], out.shape[3]
-    TD, TH, TW = idd.shape[0], idh.shape[0], idw.shape[0]
+    TD, TH = idd.shape[0], idh.shape[0]
     nrb = (OH + rb - 1) // rb
     for t in prange(P * OD * nrb):
         rbi = t % nrb
@@ -254,7 +254,7 @@ def _interp2d_t4(x, out, idh, wh, idw, ww, f2, ilo, ihi, w2, rb):
 def _interp1d(x, out, idw, ww, f2, ilo, ihi, w2, rb):
     """1-D (linear): rows are independent; the horizontal pass writes the output."""
     P = x.shape[0]
-    R, OW = out.shape[1], out.shape[2]
+    R = out.shape[1]
     nrb = (R + rb - 1) // rb
     for t in prange(P * nrb):
         rbi = t % nrb
