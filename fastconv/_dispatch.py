@@ -184,6 +184,11 @@ class HostPlans:
     interleaved with torch, grouped conv (1,128,28,28)->128: 164 -> 133 us).
     The caller still runs the kernel through :func:`run` (the module
     attribute), so switching a kernel off for a test or a benchmark works.
+
+    A family may also offer a *runner* per key (:meth:`learn`, :meth:`runner`):
+    one function that serves repeated calls without the layers above the
+    kernel driver, and that declines (returns None) whenever any of those
+    layers could decide differently -- so the same switches still apply.
     """
 
     def __init__(self, maxsize=512):
