@@ -77,6 +77,7 @@ import weakref
 import numpy as np
 from numba import njit
 
+from .._dispatch import check_out
 from .._tables import pad_index_map
 from ._common import NJIT_OPTS, num_threads, run_serial, serial_is_faster, thread_count_getter
 from ._simd import lanes, vgather, vload, vstore, vstore_masked, vzip_hi, vzip_lo
@@ -525,8 +526,8 @@ def runner(p, x, w, b, guard=tuple):
     path, when anything it decided on may have changed: Numba's thread count,
     a switch or a replaced function (:func:`_state`, and ``guard()``, the
     caller's part of that), an operand that is not C-contiguous and writeable,
-    or an ``out`` that the full path would reject (it raises there) or write
-    through a temporary.
+    or an ``out`` that is not C-contiguous (the full path writes it through a
+    temporary); an invalid ``out`` raises as on the full path (same check).
 
     The layers it skips (kernel choice, thread choice, lookups of the cached
     setup, conversions that are no-ops, the scratch lookup) cost ~11 us per call
@@ -553,7 +554,6 @@ def runner(p, x, w, b, guard=tuple):
     groups, shape, nel = p.groups, tuple(p.out_shape), elems if _REUSE else 16
     state, gstate = _state(), guard()
 
-    shares = np.shares_memory
     nthreads = thread_count_getter()
     # the calling thread's scratch, by weak reference: alive means still the one
     # _scratch would return (a larger one replaces it and drops the only strong
@@ -575,12 +575,9 @@ def runner(p, x, w, b, guard=tuple):
                 return None
         if out is None:
             out = np.empty(shape, dtype)
-        else:  # anything check_out would reject or copy: the full path (and its errors)
-            if type(out) is not np.ndarray or out.shape != shape or out.dtype != dtype:
-                return None
-            of = out.flags
-            if (not (of.c_contiguous and of.writeable) or shares(x, out) or shares(w, out)
-                    or shares(b, out)):
+        else:  # the full path's check (and errors); an out it would copy: decline
+            target, out = check_out(out, shape, dtype, (x, w, b))
+            if target is not out:
                 return None
         w5 = w.reshape(ws5)
         if wtask:
