@@ -550,3 +550,51 @@ def test_small_call_may_run_on_one_thread(monkeypatch):
         assert seen == [1] and numba.get_num_threads() == 2
     finally:
         numba.set_num_threads(saved)
+
+
+def _tplan(xs, ws, threads, dtype=np.float32, **kw):
+    """(K-blocks per task, q-rows per task, local pack, K-blocks) of the CPU plan."""
+    from fastconv import _params
+    from fastconv._cpu import conv_transpose as ct
+
+    nd = len(xs) - 2
+    p = _params.conv_transpose_params(nd, (xs, np.dtype(dtype)), (ws, np.dtype(dtype)), None,
+                                      kw.get("stride", 1), kw.get("padding", 0), 0,
+                                      kw.get("groups", 1), 1)
+    plan = ct._plan.__wrapped__(p, threads)
+    return plan[-1][-3], plan[-1][-2], plan[-2], plan[7]
+
+
+def test_task_split_balances_two_threads():
+    # 22 K-blocks of one 16x16 image: 11 | 11 (it was 6+6 | 6+4, two tasks per thread)
+    assert _tplan((1, 256, 16, 16), (256, 128, 4, 4), 2, stride=2, padding=1) == (11, 16, True, 22)
+    # 64 q-rows, two row blocks for the scratch bound: 32 + 32 (it was 60 + 4),
+    # on one thread as on two
+    assert _tplan((1, 64, 64, 64), (64, 64, 3, 3), 2, padding=1)[:2] == (11, 32)
+    assert _tplan((1, 64, 64, 64), (64, 64, 3, 3), 1, padding=1)[:2] == (11, 32)
+    # one thread: one task per plane when the scratch allows
+    assert _tplan((1, 256, 16, 16), (256, 128, 4, 4), 1, stride=2, padding=1)[:2] == (22, 16)
+    # plenty of planes: no split at all
+    assert _tplan((8, 64, 32, 32), (64, 32, 2, 2), 2, stride=2)[:2] == (6, 32)
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4, 16])
+def test_task_split_bounds(threads):
+    """Any split: even runs, within the scratch bound, at most 8 tasks per thread
+    (or the scratch minimum), never more tasks than the work justifies."""
+    from fastconv._cpu import conv_transpose as ct
+
+    rng = np.random.default_rng(threads)
+    for _ in range(200):
+        planes, depth = int(rng.integers(1, 4)), int(rng.integers(1, 3))
+        ncob, qh = int(rng.integers(1, 60)), int(rng.integers(1, 90))
+        nqb_min = -(-qh // int(rng.integers(1, qh + 1)))  # as _plan: from a row bound
+        max_tasks = int(rng.integers(1, 40))
+        kb, kq = ct._split(planes, depth, planes * depth, ncob, qh, nqb_min, threads, max_tasks,
+                           int(rng.integers(0, 3)), fill=float(rng.uniform(0, 0.2)),
+                           pack=float(rng.uniform(0, 1)), task=0.2, region=1.0)
+        assert 1 <= kb <= ncob and nqb_min <= kq <= qh
+        assert len(ct._runs(ncob, kb)) == kb and len(ct._runs(qh, kq)) == kq
+        assert -(-qh // kq) <= -(-qh // nqb_min)  # rows per block within the bound
+        ntask = planes * depth * kb * kq
+        assert ntask <= max(planes * depth * nqb_min, min(max_tasks, 8 * threads))

@@ -47,7 +47,7 @@ from numba import njit, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic, models, register_model
 
-from ._common import NJIT_OPTS, num_threads, run_serial, serial_is_faster, split_blocks
+from ._common import NJIT_OPTS, num_threads, run_serial, serial_is_faster
 from ._simd import lanes, vgather, vstore_masked
 
 # not cached itself: only the cached parallel driver calls it (see _conv_simd_gen.INNER)
@@ -56,8 +56,14 @@ _INNER = dict(NJIT_OPTS, cache=False)
 KB = 6  # output channels per micro-tile (register block)
 PACK_CH = 8  # input channels per weight-pack step (PACK_CH * KB = 48: whole vectors)
 NV = 4  # vectors of output positions per micro-tile
-TASKS_PER_THREAD = 2  # parallel tasks wanted per thread (when threads > 1)
 MIN_TASK_FLOPS = 4_000_000  # below ~40 us of work per task, do not split further
+# rough one-thread costs for the task split (:func:`_split`): elements copied into
+# the scratch slab and weights packed per second, the fixed cost of a task and of
+# the extra parallel region that packs the whole weight up front
+_FILL_RATE = 4e9
+_PACK_RATE = 2.5e9
+_TASK_SECONDS = 3e-6
+_REGION_SECONDS = 15e-6
 
 # --------------------------------------------------------------------------
 # a minimal explicit SIMD vector type: <16 x float> / <8 x double>
@@ -832,6 +838,68 @@ def _seconds(p):
     return p.flops / (125e9 if np.dtype(p.dtype) == np.float32 else 62e9)
 
 
+def _runs(total, parts):
+    """Lengths of the even runs that split ``total`` into about ``parts``."""
+    size = -(-total // parts)
+    k = -(-total // size)
+    return [size] * (k - 1) + [total - size * (k - 1)]
+
+
+def _split(planes, depth, images, ncob, qh, nqb_min, threads, max_tasks, halo, fill, pack,
+           task, region):
+    """``(ntb, nqb)``: K-block runs and q-row blocks per (image, group, depth) plane.
+
+    Numba's parallel loop gives every thread one contiguous, evenly sized chunk
+    of the tasks (no stealing), so more tasks per thread balance nothing; what
+    counts is the dearest thread's chunk.  Costs are in units of one K-block
+    over one q-row.  A task also copies its rows and their halo into its
+    scratch slab (``fill`` per row) and, when it is the only user of its
+    K-blocks (one image and depth, one row block), packs them (``pack`` per
+    block); otherwise one more parallel region packs the whole weight first
+    (``region`` plus the blocks shared by the threads).  ``task`` is the fixed
+    cost of a task.  The cheapest split wins; within 1 %, the one with fewer
+    tasks.  Row blocks never exceed the scratch bound (``nqb_min`` blocks).
+
+    It replaced a split that aimed at two tasks per thread, channels first, and
+    cut rows at the scratch bound.  Two threads, float32, each call after a
+    torch call: (1,256,16,16)->128 k4 s2 ran K-blocks 6+6 | 6+4, 1.17-1.18 ms
+    (11 | 11 now: 1.05-1.11 ms); (1,64,64,64)->64 k3 s1 cut its 64 q-rows into
+    60 + 4, 1.52-1.55 ms (32 | 32 now: 1.17-1.19 ms; one thread 2.50-2.66 ->
+    2.13-2.20 ms); (1,64,56,56)->64 k3 s2 split 11 K-blocks 3+3 | 3+2, 1.49-1.56
+    ms (rows 28 | 28 now: 1.27-1.31 ms).
+    """
+    outer = planes * depth
+    if outer * nqb_min >= 8 * threads:
+        return 1, nqb_min  # tasks enough: at most 1/8 of a task of imbalance
+    limit = max(outer * nqb_min, min(max_tasks, 8 * threads))
+    kbs = sorted({len(_runs(ncob, t)) for t in range(1, ncob + 1)})
+    most = -(-qh // nqb_min)  # rows per block allowed by the scratch bound
+    kqs = sorted({len(_runs(qh, t)) for t in range(nqb_min, qh + 1)})
+    kqs = [k for k in kqs if -(-qh // k) <= most]
+    options = []
+    for kb in kbs:
+        for kq in kqs:
+            ntask = outer * kb * kq
+            if ntask > limit:
+                break
+            local = images * kq == 1
+            b = np.array(_runs(ncob, kb), np.float64)[:, None]
+            r = np.array(_runs(qh, kq), np.float64)[None, :]
+            cost = b * r + fill * (r + halo) + (pack * b if local else 0.0) + task
+            # task order: plane, K-block run, depth, row block
+            ends = np.cumsum(np.tile(np.tile(cost, (1, depth)).ravel(), planes))
+            th = min(threads, ntask)
+            cut = np.array([t * ntask // th for t in range(th + 1)])
+            sums = np.diff(np.concatenate(([0.0], ends))[cut])
+            worst = float(sums.max())
+            if not local:
+                worst += region + pack * ncob * planes / threads
+            options.append((worst, ntask, kb, kq))
+    least = min(o[0] for o in options)
+    _, _, kb, kq = min((o for o in options if o[0] <= least * 1.01), key=lambda o: (o[1], o[0]))
+    return kb, kq
+
+
 @functools.lru_cache(maxsize=256)
 def _plan(p, threads):
     """Everything about a call that depends only on its params and the thread count.
@@ -861,28 +929,25 @@ def _plan(p, threads):
     offh, offw = tables[1][2], tables[2][2]
     xw = -(-qw_max // V) * V + int(offw.max() - offw.min())
     mtd = tables[0][1].shape[1]
-    # q-row blocks: bound the per-task scratch (~1 MiB) and make enough tasks;
-    # every extra task sharing the same rows re-fills its scratch slab: one task
-    # on one thread, a few per thread otherwise (load balance on a shared machine)
-    want = 1 if threads == 1 else TASKS_PER_THREAD * threads
-    # small problems: no split (a task should be worth waking a thread for)
-    flops = 2 * n * p.in_channels * math.prod(p.in_spatial) * kg * math.prod(p.kernel)
-    want = max(1, min(want, flops // MIN_TASK_FLOPS))
+    # q-row blocks: the per-task scratch slab is bounded (~1 MiB), rows split evenly
+    halo = int(offh.max() - offh.min())
     row_bytes = cg * mtd * xw * dtype.itemsize
-    rbq = max(1, min(qh_max, (1 << 20) // max(1, row_bytes) - int(offh.max() - offh.min())))
+    cap = max(1, min(qh_max, (1 << 20) // max(1, row_bytes) - halo))
+    nqb_min = -(-qh_max // cap)
     outer = n * p.groups * OD
+    ntb, nqb = 1, nqb_min
+    if threads > 1:
+        # small problems: no split (a task should be worth waking a thread for)
+        flops = 2 * n * p.in_channels * math.prod(p.in_spatial) * kg * math.prod(p.kernel)
+        unit = _seconds(p) / (outer * ncob * qh_max)  # one K-block over one q-row
+        ntb, nqb = _split(n * p.groups, OD, n * OD, ncob, qh_max, nqb_min, threads,
+                          max(1, flops // MIN_TASK_FLOPS), halo,
+                          fill=cg * mtd * xw / _FILL_RATE / unit,
+                          pack=KB * cg * math.prod(p.kernel) / _PACK_RATE / unit,
+                          task=_TASK_SECONDS / unit, region=_REGION_SECONDS / unit)
+    rbq = -(-qh_max // nqb)
+    cbt = -(-ncob // ntb)
     nqb = -(-qh_max // rbq)
-    cbt = ncob
-    if outer * nqb < want:
-        # split output channels first (each task then packs its own weight
-        # blocks), then rows (the scratch copy is shared by fewer tasks)
-        ntb = min(ncob, -(-want // (outer * nqb)))
-        cbt = -(-ncob // ntb)
-        ntb = -(-ncob // cbt)
-        if outer * nqb * ntb < want:
-            nqb2 = min(qh_max, -(-want // (outer * ntb)))
-            rbq = min(rbq, split_blocks(qh_max, nqb2))
-            nqb = -(-qh_max // rbq)
     dofs, wofs, blk, ncob = pack_plan(p, tables)
     # a weight block used by a single task is packed by that task (in cache);
     # otherwise the whole weight is packed once up front
