@@ -598,3 +598,65 @@ def test_task_split_bounds(threads):
         assert -(-qh // kq) <= -(-qh // nqb_min)  # rows per block within the bound
         ntask = planes * depth * kb * kq
         assert ntask <= max(planes * depth * nqb_min, min(max_tasks, 8 * threads))
+
+
+STRIDE1_CASES = [
+    # (x shape, weight shape, kwargs, runs as a convolution): groups, depthwise,
+    # dilation + output_padding, asymmetric pads, 1-D, 3-D, unbatched, no bias
+    ((2, 12, 9, 11), (12, 5, 3, 3), dict(padding=1), True),
+    ((1, 8, 7, 6), (8, 3, 3, 2), dict(padding=(2, 0), groups=2), True),
+    ((1, 16, 10, 10), (16, 1, 3, 3), dict(padding=1, groups=16), True),
+    ((2, 6, 13), (6, 4, 5), dict(padding=3, dilation=2, output_padding=1), True),
+    ((1, 4, 5, 6, 7), (4, 4, 3, 3, 3), dict(padding=(0, 1, 2)), True),
+    ((9, 8, 8), (9, 2, 4, 4), dict(padding=1, groups=3), True),
+    ((1, 8, 10, 10), (8, 4, 3, 3), dict(padding=3), False),  # pad > d (k - 1): a crop
+]
+
+
+@pytest.mark.parametrize("xs, ws, kw, as_conv", STRIDE1_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [True, False])
+def test_stride1_runs_as_a_convolution(xs, ws, kw, as_conv, dtype, bias, monkeypatch):
+    """Stride 1 on the convolution kernels: the oracle's result, the transpose kernel's
+    result within the same bound, inputs untouched; a crop keeps the transpose kernel."""
+    from fastconv._cpu import conv as conv_mod, conv_transpose as ct
+
+    nd = len(ws) - 2
+    rng = np.random.default_rng(len(xs) * 7 + ws[0])
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    g = kw.get("groups", 1)
+    b = rng.standard_normal(ws[1] * g).astype(dtype) if bias else None
+    saved = [a.copy() for a in (x, w) + ((b,) if bias else ())]
+    seen = []
+    real = conv_mod.conv
+    monkeypatch.setattr(conv_mod, "conv", lambda *a: seen.append(a[0]) or real(*a))
+    y = FUNCS[nd](x, w, b, **kw)
+    assert len(seen) == int(as_conv)
+    for a, s in zip((x, w) + ((b,) if bias else ()), saved):
+        np.testing.assert_array_equal(a, s)
+    _check(y, x, w, b, 1, kw.get("padding", 0), kw.get("output_padding", 0),
+           kw.get("dilation", 1), g, dtype)
+    monkeypatch.setattr(ct, "_STRIDE1_AS_CONV", False)
+    seen.clear()
+    _check(FUNCS[nd](x, w, b, **kw), x, w, b, 1, kw.get("padding", 0),
+           kw.get("output_padding", 0), kw.get("dilation", 1), g, dtype)
+    assert not seen
+
+
+def test_as_conv_declines_strides_and_crops():
+    from fastconv import _params
+    from fastconv._cpu import conv_transpose as ct
+
+    def params(stride, padding, dilation=1):
+        m = (1, 4, 9, 9), np.dtype(np.float32)
+        return _params.conv_transpose_params(2, m, ((4, 2, 3, 3), np.dtype(np.float32)), None,
+                                             stride, padding, 0, 1, dilation)
+
+    assert ct.as_conv(params(2, 1)) is None
+    assert ct.as_conv(params((1, 2), 1)) is None
+    assert ct.as_conv(params(1, 3)) is None  # pad 3 > 2 = d (k - 1): a crop
+    pc = ct.as_conv(params(1, 1))
+    assert (pc.pad_lo, pc.pad_hi, pc.out_spatial) == ((1, 1), (1, 1), (9, 9))
+    pc = ct.as_conv(params(1, 3, dilation=2))  # 2 * 2 - 3 = 1 on each side
+    assert (pc.pad_lo, pc.dilation, pc.out_spatial) == ((1, 1), (2, 2), (7, 7))

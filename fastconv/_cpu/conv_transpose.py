@@ -47,6 +47,7 @@ from numba import njit, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic, models, register_model
 
+from .._params import ConvParams
 from ._common import NJIT_OPTS, num_threads, run_serial, serial_is_faster
 from ._simd import lanes, vgather, vstore_masked
 
@@ -826,11 +827,64 @@ def conv_transpose(p, x, w, b, out):
 
     Calls too small to pay for waking the other workers run on one thread, as in
     :func:`fastconv._cpu.conv_simd.conv` (estimated at ~125 / 62 GFLOP/s fp32 / fp64).
+
+    A stride-1 transpose is an ordinary convolution (:func:`as_conv`) and runs as
+    one, on the convolution kernels (:func:`fastconv._cpu.conv.conv`).
     """
+    pc = as_conv(p) if _STRIDE1_AS_CONV else None
+    if pc is not None:
+        from . import conv as _conv  # the conv kernels' module is imported on demand
+
+        wt = conv_weight(w, p)
+        xb = np.asarray(x).reshape((p.batch, p.in_channels) + tuple(p.in_spatial))
+        return _conv.conv(pc, xb, wt, b, out.reshape(pc.out_shape))
     threads = num_threads()
     if threads > 1 and _SERIAL_SMALL and out.size and serial_is_faster(_seconds(p), threads):
         return run_serial(_run, p, x, w, b, out)
     return _run(p, x, w, b, out)
+
+
+_STRIDE1_AS_CONV = True  # stride-1 transposes on the convolution kernels (tests switch it off)
+
+
+@functools.lru_cache(maxsize=256)
+def as_conv(p):
+    """The convolution equal to the stride-1 transpose ``p``, as ``ConvParams``, or None.
+
+    With stride 1, output ``o`` sums ``x[o + p - k d] w[k]`` over the taps ``k``:
+    a correlation with the kernel flipped (and its two channel axes swapped per
+    group), padded by ``d (K - 1) - p`` before and that plus ``output_padding``
+    after.  None for strides above 1 and for a padding larger than ``d (K - 1)``
+    (the convolution would need a negative pad: a crop).
+    """
+    if any(s != 1 for s in p.stride):
+        return None
+    lo = tuple(d * (k - 1) - q for k, d, q in zip(p.kernel, p.dilation, p.padding))
+    if min(lo) < 0:
+        return None
+    hi = tuple(a + op for a, op in zip(lo, p.output_padding))
+    pc = ConvParams(
+        nd=p.nd, batched=True, batch=p.batch, in_channels=p.in_channels,
+        out_channels=p.out_channels, groups=p.groups, in_spatial=p.in_spatial,
+        kernel=p.kernel, stride=p.stride, dilation=p.dilation, pad_lo=lo, pad_hi=hi,
+        padding_mode="zeros", out_spatial=p.out_spatial, dtype=p.dtype,
+        has_bias=p.has_bias, depthwise=p.groups == p.in_channels,
+        out_shape=(p.batch, p.out_channels) + tuple(p.out_spatial),
+    )
+    assert pc.out_spatial == tuple(
+        a + lo_ + hi_ - d * (k - 1)
+        for a, lo_, hi_, d, k in zip(p.in_spatial, lo, hi, p.dilation, p.kernel))
+    return pc
+
+
+def conv_weight(w, p):
+    """The transpose's weight ``(C_in, C_out/g, *k)`` as the convolution's
+    ``(C_out, C_in/g, *k)``, taps flipped (a new C-contiguous array)."""
+    g, nd = p.groups, p.nd
+    cg, kg = p.in_channels // g, p.out_channels // g
+    v = np.asarray(w).reshape((g, cg, kg) + tuple(p.kernel)).swapaxes(1, 2)
+    v = v[(Ellipsis,) + (slice(None, None, -1),) * nd]
+    return np.ascontiguousarray(v, dtype=p.dtype).reshape((g * kg, cg) + tuple(p.kernel))
 
 
 @functools.lru_cache(maxsize=256)
