@@ -203,6 +203,52 @@ def test_depthwise_takes_the_depthwise_kernel(monkeypatch):
     assert calls == [1]
 
 
+DW_SIMD_CASES = [
+    # (input H, W; kernel; stride; dilation; padding; multiplier; mode): rows of one
+    # vector or less, of two, and wide ones (four vectors a group, a masked tail);
+    # strides 1-3 in either axis (3 along W takes the other kernel)
+    ((9, 12), (5, 5), (1, 1), (1, 1), 2, 1, "zeros"),
+    ((20, 28), (7, 7), (1, 1), (1, 1), 3, 1, "zeros"),
+    ((11, 70), (3, 5), (1, 1), (2, 1), (2, 2), 2, "reflect"),
+    ((31, 45), (3, 3), (2, 2), (1, 1), 1, 1, "zeros"),
+    ((17, 130), (5, 5), (3, 2), (1, 2), 4, 1, "replicate"),
+    ((12, 33), (1, 1), (1, 2), (1, 1), 0, 3, "zeros"),
+    ((14, 40), (3, 3), (2, 3), (1, 1), 1, 1, "zeros"),
+    ((10, 50), (3, 3), (1, 1), (1, 1), 0, 1, "circular"),
+]
+
+
+@pytest.mark.parametrize("hw, k, s, d, p, mult, mode", DW_SIMD_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_depthwise_vector_kernel(hw, k, s, d, p, mult, mode, dtype, monkeypatch):
+    """The explicit-vector depthwise kernel (stride <= 2 along W) against the oracle
+    and against the accumulator-pass kernel it replaced; inputs untouched."""
+    from fastconv._cpu import conv as cpu
+
+    cin = 3
+    rng = np.random.default_rng(sum(hw) + k[0])
+    x = rng.standard_normal((2, cin) + hw).astype(dtype)
+    w = rng.standard_normal((cin * mult, 1) + k).astype(dtype)
+    b = rng.standard_normal(cin * mult).astype(dtype)
+    x0, w0 = x.copy(), w.copy()
+    ran = []
+    for name in ("_depthwise2d_simd", "_depthwise2d", "_depthwise3x3_same"):
+        real = getattr(cpu, name)
+        monkeypatch.setattr(cpu, name, lambda *a, _r=real, _n=name: ran.append(_n) or _r(*a))
+    kw = dict(stride=s, padding=p, dilation=d, groups=cin, padding_mode=mode)
+    y = fastconv.conv2d(x, w, b, **kw)
+    assert ran == (["_depthwise2d_simd"] if s[1] <= 2 else ["_depthwise2d"])
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+    pad = p if isinstance(p, tuple) else (p, p)
+    ref_kw = dict(stride=s, pad_lo=pad, dilation=d, groups=cin, mode=mode)
+    assert_close(y, reference.conv_nd(x, w, b, **ref_kw), dtype, terms=_terms(w),
+                 scale=_scale(x, w, b, **ref_kw))
+    monkeypatch.setattr(cpu, "_DW_SIMD", False)
+    old = fastconv.conv2d(x, w, b, **kw)
+    assert_close(y, old, dtype, terms=2 * _terms(w), scale=_scale(x, w, b, **ref_kw))
+
+
 @given(st.integers(1, 3), st.integers(1, 2), st.integers(1, 5), st.sampled_from(DTYPES),
        st.integers(0, 2), st.booleans())
 def test_separable_matches_composition(cin, mult, cout, dtype, p, bias):

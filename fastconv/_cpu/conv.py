@@ -18,9 +18,18 @@ Kernels
 ``_depthwise3x3_same``
     Depthwise 3x3, stride 1, zero padding 1 (MobileNet's case): no scratch,
     flat vector runs straight over the input, exact fix-up of the border.
-``_depthwise2d`` / ``_depthwise2d_3x3``
-    Other depthwise cases: each task pads one plane's row block into scratch
-    (all padding modes) and fuses all taps per output row.
+``_depthwise2d_simd``
+    Other depthwise cases with stride 1 or 2 along W: each task pads one
+    plane's row block into scratch (all padding modes), then runs four output
+    vectors at a time through every tap with the accumulators in registers
+    (explicit 512-bit vectors).  Against the accumulator-pass kernel below,
+    float32, one thread, each call after a torch call: depthwise 5x5
+    (1,96,56,56) 1.38-1.49 -> 0.36-0.41 ms (0.29x -> 1.05-1.09x torch), 3x3
+    stride 2 (1,96,112,112) 1.66-1.96 -> 0.46-0.51 ms (0.42x -> 1.53-1.66x),
+    7x7 (1,128,28,28) 1.38-1.66 -> 0.30-0.36 ms (0.12x -> 0.49-0.57x).
+``_depthwise2d``
+    The remaining depthwise cases (stride 3 or more along W) and the
+    reference: one accumulator pass over the row per tap.
 ``_separable_fused``
     Depthwise then pointwise per block of output rows: the depthwise result
     exists only as a per-task tile, never as a full intermediate array.
@@ -39,6 +48,7 @@ from numba import njit, prange
 from .. import _dispatch
 from .._tables import pad_index_map
 from . import conv_simd
+from ._simd import lanes, vbroadcast, veven, vfma, vload, vsplat, vstore, vstore_lanes
 from ._common import NJIT_OPTS, num_threads, split_blocks
 
 
@@ -370,15 +380,35 @@ def _depthwise2d(x, w, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
 
 
 @njit(parallel=True, **NJIT_OPTS)
-def _depthwise2d_3x3(x, w, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
-    """Depthwise 3x3, stride 1 along W: all nine taps fused per output pixel."""
+def _depthwise2d_simd(x, w, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
+    """Depthwise, any kernel, stride 1 or 2 along W: explicit vectors, taps fused.
+
+    A task (image, channel, block of output rows) copies its padded input rows
+    into a scratch (:func:`_fill_plane`), then computes its outputs four
+    vectors at a time -- four vectors of a row (:func:`_dw_rows4`), or two of
+    two rows or one of four rows when the row is at most two vectors wide
+    (:func:`_dw_group`) -- with the four accumulators in registers through all
+    ``KH x KW`` taps.  Each tap is one broadcast weight and four loads; with
+    stride 2 along W, two loads and an even-lane shuffle per vector.  Loads may
+    run past a row into the next one or into the scratch's zeroed slack; those
+    lanes and rows are never stored.  (Eight accumulators, two rows of four
+    vectors, measured 20-50 % slower on rows 56 wide and equal on narrow ones.)
+    """
     N, C = x.shape[0], x.shape[1]
-    K = w.shape[0]
+    K, KH, KW = w.shape
     m = K // C
     OH, OW = out.shape[2], out.shape[3]
     nrb = (OH + rb - 1) // rb
-    Wp = OW + 2 * dw
-    d2 = 2 * dw
+    Wp = mapw.shape[0]
+    wf = w.reshape(-1)
+    L = lanes(wf)
+    vs = 2 if OW > 2 * L else (1 if OW > L else 0)
+    V = 1 << vs  # vectors per row of a group
+    R = 4 // V  # rows of a group
+    # offsets of the group's vectors 1-3 from the first: row i // V, vector i % V
+    o1 = (1 >> vs) * sh * Wp + (1 & (V - 1)) * L * sw
+    o2 = (2 >> vs) * sh * Wp + (2 & (V - 1)) * L * sw
+    o3 = (3 >> vs) * sh * Wp + (3 & (V - 1)) * L * sw
     for t in prange(N * C * nrb):
         rbi = t % nrb
         t2 = t // nrb
@@ -386,54 +416,112 @@ def _depthwise2d_3x3(x, w, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
         n = t2 // C
         oh0 = rbi * rb
         nr = min(OH, oh0 + rb) - oh0
-        xs = np.empty(((nr - 1) * sh + 2 * dh + 1, Wp), dtype=out.dtype)
-        _fill_plane(x[n, c], xs.reshape(-1), oh0 * sh, maph, mapw, j0, j1, lo)
-        xf = xs.reshape(-1)
-        acc = np.empty((nr - 1) * Wp * sh + OW, dtype=out.dtype)
+        rows = (nr - 1) * sh + (KH - 1) * dh + 1
+        used = rows * Wp
+        buf = np.empty(used + (R - 1) * sh * Wp + 8 * L * sw + 64, dtype=out.dtype)
+        buf[used:] = 0
+        _fill_plane(x[n, c], buf[:used], oh0 * sh, maph, mapw, j0, j1, lo)
         for j in range(m):
             k = c * m + j
-            w00 = w[k, 0, 0]
-            w01 = w[k, 0, 1]
-            w02 = w[k, 0, 2]
-            w10 = w[k, 1, 0]
-            w11 = w[k, 1, 1]
-            w12 = w[k, 1, 2]
-            w20 = w[k, 2, 0]
-            w21 = w[k, 2, 1]
-            w22 = w[k, 2, 2]
-            bv = b[k]
-            # stride 1 along H: one flat run over the tile (see _conv_rows_k3)
-            hstep = Wp * sh
-            L = (nr - 1) * hstep + OW if sh == 1 else OW
-            for r in range(1 if sh == 1 else nr):
-                o0 = r * hstep
-                o1 = o0 + dh * Wp
-                o2 = o0 + 2 * dh * Wp
-                p00 = xf[o0:o0 + L]
-                p01 = xf[o0 + dw:o0 + dw + L]
-                p02 = xf[o0 + d2:o0 + d2 + L]
-                p10 = xf[o1:o1 + L]
-                p11 = xf[o1 + dw:o1 + dw + L]
-                p12 = xf[o1 + d2:o1 + d2 + L]
-                p20 = xf[o2:o2 + L]
-                p21 = xf[o2 + dw:o2 + dw + L]
-                p22 = xf[o2 + d2:o2 + d2 + L]
-                a = acc[0:L]
-                for i in range(L):
-                    a[i] = (bv
-                            + w00 * p00[i] + w01 * p01[i] + w02 * p02[i]
-                            + w10 * p10[i] + w11 * p11[i] + w12 * p12[i]
-                            + w20 * p20[i] + w21 * p21[i] + w22 * p22[i])
-                if sh == 1:
-                    for rr in range(nr):
-                        dst = out[n, k, oh0 + rr, 0:OW]
-                        src = acc[rr * Wp:rr * Wp + OW]
-                        for i in range(OW):
-                            dst[i] = src[i]
+            bv = vsplat(b[k], wf)
+            of = out[n, k].reshape(-1)
+            if vs == 2:
+                # wide rows: constant offsets (25 % faster than the general form
+                # below on 56-wide rows)
+                _dw_rows4(buf, wf, of, bv, k, KH, KW, Wp, oh0, nr, OW, sh, sw, dh, dw)
+                continue
+            for r in range(0, nr, R):
+                _dw_group(buf, wf, of, bv, k, KH, KW, Wp, r, (oh0 + r) * OW, nr - r, OW, vs,
+                          sh, sw, dh, dw, o1, o2, o3)
+
+
+@njit(**NJIT_OPTS)
+def _dw_rows4(buf, wf, of, bv, k, KH, KW, Wp, oh0, nr, OW, sh, sw, dh, dw):
+    """The rows of one :func:`_depthwise2d_simd` task, four vectors of a row at a time."""
+    L = lanes(wf)
+    for r in range(nr):
+        ob = (oh0 + r) * OW
+        for ox0 in range(0, OW, 4 * L):
+            a0 = bv
+            a1 = bv
+            a2 = bv
+            a3 = bv
+            for kh in range(KH):
+                rowb = (r * sh + kh * dh) * Wp + ox0 * sw
+                wb = (k * KH + kh) * KW
+                for kw in range(KW):
+                    wv = vbroadcast(wf, wb + kw)
+                    p = rowb + kw * dw
+                    if sw == 1:
+                        a0 = vfma(wv, vload(buf, p), a0)
+                        a1 = vfma(wv, vload(buf, p + L), a1)
+                        a2 = vfma(wv, vload(buf, p + 2 * L), a2)
+                        a3 = vfma(wv, vload(buf, p + 3 * L), a3)
+                    else:
+                        a0 = vfma(wv, veven(vload(buf, p), vload(buf, p + L)), a0)
+                        a1 = vfma(wv, veven(vload(buf, p + 2 * L), vload(buf, p + 3 * L)), a1)
+                        a2 = vfma(wv, veven(vload(buf, p + 4 * L), vload(buf, p + 5 * L)), a2)
+                        a3 = vfma(wv, veven(vload(buf, p + 6 * L), vload(buf, p + 7 * L)), a3)
+            rest = OW - ox0
+            if rest >= 4 * L:
+                vstore(of, ob + ox0, a0)
+                vstore(of, ob + ox0 + L, a1)
+                vstore(of, ob + ox0 + 2 * L, a2)
+                vstore(of, ob + ox0 + 3 * L, a3)
+            else:
+                vstore_lanes(of, ob + ox0, a0, 0, rest)
+                vstore_lanes(of, ob + ox0 + L, a1, 0, rest - L)
+                vstore_lanes(of, ob + ox0 + 2 * L, a2, 0, rest - 2 * L)
+                vstore_lanes(of, ob + ox0 + 3 * L, a3, 0, rest - 3 * L)
+
+
+@njit(**NJIT_OPTS)
+def _dw_group(buf, wf, of, bv, k, KH, KW, Wp, r, ob, left, OW, vs, sh, sw, dh, dw, o1, o2, o3):
+    """Rows ``r ..`` (``4 >> vs`` of them, ``1 << vs`` vectors each) of a
+    :func:`_depthwise2d_simd` task, every column group; ``ob``: where row ``r``
+    starts in ``of``, ``left``: the task's rows from ``r`` on."""
+    L = lanes(wf)
+    V = 1 << vs
+    # row and column of the group's vectors 1-3 (vector 0: row 0, column 0)
+    r1, r2, r3 = 1 >> vs, 2 >> vs, 3 >> vs
+    c1, c2, c3 = (1 & (V - 1)) * L, (2 & (V - 1)) * L, (3 & (V - 1)) * L
+    for ox0 in range(0, OW, L << vs):
+        a0 = bv
+        a1 = bv
+        a2 = bv
+        a3 = bv
+        for kh in range(KH):
+            rowb = (r * sh + kh * dh) * Wp + ox0 * sw
+            wb = (k * KH + kh) * KW
+            for kw in range(KW):
+                wv = vbroadcast(wf, wb + kw)
+                p = rowb + kw * dw
+                if sw == 1:
+                    a0 = vfma(wv, vload(buf, p), a0)
+                    a1 = vfma(wv, vload(buf, p + o1), a1)
+                    a2 = vfma(wv, vload(buf, p + o2), a2)
+                    a3 = vfma(wv, vload(buf, p + o3), a3)
                 else:
-                    dst = out[n, k, oh0 + r, 0:OW]
-                    for i in range(OW):
-                        dst[i] = a[i]
+                    a0 = vfma(wv, veven(vload(buf, p), vload(buf, p + L)), a0)
+                    a1 = vfma(wv, veven(vload(buf, p + o1), vload(buf, p + o1 + L)), a1)
+                    a2 = vfma(wv, veven(vload(buf, p + o2), vload(buf, p + o2 + L)), a2)
+                    a3 = vfma(wv, veven(vload(buf, p + o3), vload(buf, p + o3 + L)), a3)
+        _dw_store(of, ob + ox0, OW - ox0, a0)
+        if r1 < left:
+            _dw_store(of, ob + r1 * OW + ox0 + c1, OW - ox0 - c1, a1)
+        if r2 < left:
+            _dw_store(of, ob + r2 * OW + ox0 + c2, OW - ox0 - c2, a2)
+        if r3 < left:
+            _dw_store(of, ob + r3 * OW + ox0 + c3, OW - ox0 - c3, a3)
+
+
+@njit(**NJIT_OPTS)
+def _dw_store(of, o, n, a):
+    """The first ``n`` lanes of ``a`` (all if ``n >= L``, none if ``n <= 0``) to ``of[o:]``."""
+    if n >= lanes(of):
+        vstore(of, o, a)
+    elif n > 0:
+        vstore_lanes(of, o, a, 0, n)
 
 
 @njit(**NJIT_OPTS)
@@ -752,6 +840,9 @@ def conv(p, x, w, b, out):
     return out
 
 
+_DW_SIMD = True  # the explicit-vector depthwise kernel (A/B and tests switch it off)
+
+
 def depthwise(p, xc, wc, bc, out):
     """Depthwise 2-D conv (``groups == C``, weight ``(C*m, 1, kh, kw)``)."""
     n = p.batch
@@ -771,7 +862,8 @@ def depthwise(p, xc, wc, bc, out):
             and min(p.in_spatial) >= 2):
         _depthwise3x3_same(x4, w3, bc, o4, split_blocks(OH, -(-4 * threads // (n * p.in_channels))))
         return out
-    kern = _depthwise2d_3x3 if p.kernel == (3, 3) and sw == 1 else _depthwise2d
+    # the vector kernel takes strides 1 and 2 along W; the accumulator-pass one the rest
+    kern = _depthwise2d_simd if _DW_SIMD and sw in (1, 2) else _depthwise2d
     lo = p.pad_lo[-1]
     j0, j1 = _interior(lo, p.in_spatial[-1], mapw.shape[0])
     kern(x4, w3, bc, o4, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb)
