@@ -458,3 +458,66 @@ def test_params_memo_never_serves_a_different_argument():
     assert _conv_params(*key) is _conv_params.cache[key]
     assert _conv_params(*key) == _params.conv_params(*key)
     assert all(type(v) in (int, str, tuple) for k in _conv_params.cache for v in k[4:])
+
+
+FOLD_CASES = [
+    # (x shape, weight shape, kwargs, dtype): long 1-D signals at stride > 1, whose
+    # padded signals exceed 1.5x L2 per group; L_out with and without a divisor near
+    # the row size, groups, dilation, unbatched
+    ((1, 96, 4200), (4, 96, 3), dict(stride=2, padding=1), np.float32),
+    ((2, 48, 4100), (6, 48, 5), dict(stride=3, padding=2, dilation=2), np.float64),
+    ((2, 200, 4001), (8, 100, 3), dict(stride=2, groups=2), np.float32),
+    ((96, 4403), (5, 96, 4), dict(stride=2, padding=3), np.float32),
+]
+
+
+@pytest.mark.parametrize("xs, ws, kw, dtype", FOLD_CASES)
+def test_long_strided_conv1d_runs_folded(xs, ws, kw, dtype, monkeypatch):
+    """Folded into 2-D rows: the oracle's result, the unfolded path's result, into a
+    given ``out`` too, inputs untouched, and no runner (it would skip the fold)."""
+    from fastconv._cpu import conv as cpu
+
+    rng = np.random.default_rng(xs[-1])
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    x0 = x.copy()
+    folds = []
+    real = cpu._fold
+    monkeypatch.setattr(cpu, "_fold", lambda *a: folds.append(1) or real(*a))
+    y = fastconv.conv1d(x, w, b, **kw)
+    out = np.full_like(y, np.nan)
+    fastconv.conv1d(x, w, b, out=out, **kw)
+    assert len(folds) == 2
+    np.testing.assert_array_equal(out, y)
+    np.testing.assert_array_equal(x, x0)
+    xb = x if x.ndim == 3 else x[None]
+    ref_kw = dict(stride=kw["stride"], pad_lo=kw.get("padding", 0),
+                  dilation=kw.get("dilation", 1), groups=kw.get("groups", 1))
+    ref = reference.conv_nd(xb, w, b, **ref_kw)
+    assert_close(y if x.ndim == 3 else y[None], ref, dtype, terms=_terms(w),
+                 scale=_scale(xb, w, b, **ref_kw))
+    monkeypatch.setattr(cpu, "_FOLD_1D", False)
+    cpu._fold_plan.cache_clear()
+    try:
+        plain = fastconv.conv1d(x, w, b, **kw)
+    finally:
+        cpu._fold_plan.cache_clear()
+    assert len(folds) == 2
+    assert_close(y, plain, dtype, terms=2 * _terms(w), scale=_scale(xb, w, b, **ref_kw))
+
+
+def test_fold_plan_bounds():
+    from fastconv import _params
+    from fastconv._cpu import conv as cpu
+
+    def plan(xs, ws, stride, padding=0, dtype=np.float32):
+        p = _params.conv_params(1, (xs, np.dtype(dtype)), (ws, np.dtype(dtype)), None,
+                                stride, padding, 1, 1, "zeros")
+        return cpu._fold_plan(p)
+
+    assert plan((1, 64, 4096), (64, 64, 3), 2, 1) is None  # 1 MiB of signal: fits
+    assert plan((1, 128, 4096), (64, 128, 3), 1, 1) is None  # stride 1: never folded
+    p2, S, H2, W2 = plan((2, 128, 4096), (128, 128, 3), 2, 1)
+    assert S * H2 == 2048 and W2 == (S - 1) * 2 + 3 and H2 >= 4
+    assert p2.kernel == (1, 3) and p2.stride == (1, 2) and p2.out_spatial == (H2, S)
