@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastconv
+from fastconv import shapes
 from conftest import assert_close
 import reference
 
@@ -521,3 +522,78 @@ def test_fold_plan_bounds():
     p2, S, H2, W2 = plan((2, 128, 4096), (128, 128, 3), 2, 1)
     assert S * H2 == 2048 and W2 == (S - 1) * 2 + 3 and H2 >= 4
     assert p2.kernel == (1, 3) and p2.stride == (1, 2) and p2.out_spatial == (H2, S)
+
+
+STACK_CASES = [
+    # (x shape, weight shape, kwargs, dtype): batches of small images whose weights
+    # exceed L2: symmetric and 'same' (uneven) padding, dilation, groups, stride 2
+    # along W, a bias or none
+    ((3, 256, 7, 7), (160, 256, 3, 3), dict(padding=1), np.float32, True),
+    ((2, 256, 6, 9), (384, 128, 4, 3), dict(padding="same", groups=2), np.float32, False),
+    ((2, 128, 8, 8), (128, 128, 3, 3), dict(padding=2, dilation=2), np.float64, True),
+    ((4, 256, 9, 11), (128, 256, 3, 3), dict(padding=(0, 1), stride=(1, 2)), np.float32, True),
+]
+
+
+@pytest.mark.parametrize("xs, ws, kw, dtype, bias", STACK_CASES)
+def test_small_image_batches_run_stacked(xs, ws, kw, dtype, bias, monkeypatch):
+    """Stacked into one tall image: the oracle's result and the per-image path's,
+    into a given ``out`` too, inputs untouched, no runner (it would skip the stack)."""
+    from fastconv._cpu import conv as cpu
+
+    rng = np.random.default_rng(xs[1] + xs[0])
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype) if bias else None
+    x0 = x.copy()
+    runs = []
+    real = cpu._run_stacked
+    monkeypatch.setattr(cpu, "_run_stacked", lambda *a: runs.append(1) or real(*a))
+    y = fastconv.conv2d(x, w, b, **kw)
+    out = np.full_like(y, np.nan)
+    fastconv.conv2d(x, w, b, out=out, **kw)
+    fastconv.conv2d(x, w, b, out=out, **kw)  # a repeated call: no runner either
+    assert len(runs) == 3
+    np.testing.assert_array_equal(out, y)
+    np.testing.assert_array_equal(x, x0)
+    k = ws[2:]
+    pad = kw.get("padding", 0)
+    if pad == "same":
+        lohi = [shapes.same_padding(n, 1) for n in k]
+        lo, hi = tuple(a for a, _ in lohi), tuple(c for _, c in lohi)
+    else:
+        lo = hi = pad
+    ref_kw = dict(stride=kw.get("stride", 1), pad_lo=lo, pad_hi=hi,
+                  dilation=kw.get("dilation", 1), groups=kw.get("groups", 1))
+    assert_close(y, reference.conv_nd(x, w, b, **ref_kw), dtype, terms=_terms(w),
+                 scale=_scale(x, w, b, **ref_kw))
+    monkeypatch.setattr(cpu, "_STACK", False)
+    cpu._stack_plan.cache_clear()
+    try:
+        plain = fastconv.conv2d(x, w, b, **kw)
+    finally:
+        cpu._stack_plan.cache_clear()
+    assert len(runs) == 3
+    assert_close(y, plain, dtype, terms=2 * _terms(w), scale=_scale(x, w, b, **ref_kw))
+
+
+def test_stack_plan_bounds():
+    from fastconv import _params
+    from fastconv._cpu import conv as cpu
+
+    def plan(xs, ws, stride=1, padding=1, mode="zeros"):
+        f32 = np.dtype(np.float32)
+        return cpu._stack_plan(_params.conv_params(2, (xs, f32), (ws, f32), None, stride,
+                                                   padding, 1, 1, mode))
+
+    big = (512, 512, 3, 3)  # 9.4 MB of weights
+    assert plan((1, 512, 7, 7), big) is None  # one image
+    assert plan((8, 512, 7, 7), big, stride=(2, 1)) is None  # stride along H
+    assert plan((8, 512, 7, 7), (512, 512, 1, 1), padding=0) is None  # 1x1
+    assert plan((2, 512, 20, 20), big) is None  # large images
+    assert plan((8, 512, 7, 7), big) is None  # large batches
+    assert plan((8, 64, 7, 7), (64, 64, 3, 3)) is None  # weights in L2
+    assert plan((8, 512, 7, 7), big, mode="reflect") is None
+    p2, gap, lo = plan((4, 512, 7, 7), big)
+    assert (gap, lo) == (1, 1) and p2.in_spatial == (1 + 4 * 7 + 3 + 1, 7)
+    assert p2.out_spatial == (31, 7) and p2.pad_lo == (0, 1) and p2.batch == 1
