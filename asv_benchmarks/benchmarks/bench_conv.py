@@ -27,6 +27,13 @@ CONV = {
                                 dict(padding=1, groups=144)),
     "conv1d_k5_64_4096_b8": (1, (8, 64, 4096), (64, 64, 5), dict(padding=2)),
     "conv3d_k3_32_32": (3, (1, 32, 32, 32, 32), (32, 32, 3, 3, 3), dict(padding=1)),
+    # paths added on 2026-11-23: the vector depthwise kernel (5x5, stride 2), a long
+    # strided 1-D signal folded into rows, a small-image batch stacked into one image
+    "depthwise_5x5_96_56": (2, (1, 96, 56, 56), (96, 1, 5, 5), dict(padding=2, groups=96)),
+    "depthwise_3x3_s2_96_112": (2, (1, 96, 112, 112), (96, 1, 3, 3),
+                                dict(stride=2, padding=1, groups=96)),
+    "conv1d_k3_s2_256_4096": (1, (1, 256, 4096), (256, 256, 3), dict(stride=2, padding=1)),
+    "3x3_512_7_b4": (2, (4, 512, 7, 7), (512, 512, 3, 3), dict(padding=1)),
 }
 DTYPES = ["float32", "float64"]
 
