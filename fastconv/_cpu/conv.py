@@ -438,7 +438,13 @@ def _depthwise2d_simd(x, w, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
 
 @njit(**NJIT_OPTS)
 def _dw_rows4(buf, wf, of, bv, k, KH, KW, Wp, oh0, nr, OW, sh, sw, dh, dw):
-    """The rows of one :func:`_depthwise2d_simd` task, four vectors of a row at a time."""
+    """The rows of one :func:`_depthwise2d_simd` task, four vectors of a row at a time.
+
+    Its tap loop repeats :func:`_dw_group`'s with the offsets written as
+    constants.  One loop shared by both (a function returning the four
+    accumulators) ran 5x5 (1,96,56,56) in 0.43-0.46 ms instead of 0.39-0.41 and
+    3x3 dilation 2 (1,64,56,56) in 0.19 instead of 0.16 ms: not inlined, the
+    offsets stay in registers."""
     L = lanes(wf)
     for r in range(nr):
         ob = (oh0 + r) * OW
