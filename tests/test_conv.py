@@ -461,6 +461,19 @@ def test_params_memo_never_serves_a_different_argument():
     assert all(type(v) in (int, str, tuple) for k in _conv_params.cache for v in k[4:])
 
 
+def _switched_off(monkeypatch, switch, plan, call):
+    """``call()`` with the CPU conv module's ``switch`` off (``plan``'s cache cleared
+    around it, so the plan is made again both ways)."""
+    from fastconv._cpu import conv as cpu
+
+    monkeypatch.setattr(cpu, switch, False)
+    plan.cache_clear()
+    try:
+        return call()
+    finally:
+        plan.cache_clear()
+
+
 FOLD_CASES = [
     # (x shape, weight shape, kwargs, dtype): long 1-D signals at stride > 1, whose
     # padded signals exceed 1.5x L2 per group; L_out with and without a divisor near
@@ -498,12 +511,8 @@ def test_long_strided_conv1d_runs_folded(xs, ws, kw, dtype, monkeypatch):
     ref = reference.conv_nd(xb, w, b, **ref_kw)
     assert_close(y if x.ndim == 3 else y[None], ref, dtype, terms=_terms(w),
                  scale=_scale(xb, w, b, **ref_kw))
-    monkeypatch.setattr(cpu, "_FOLD_1D", False)
-    cpu._fold_plan.cache_clear()
-    try:
-        plain = fastconv.conv1d(x, w, b, **kw)
-    finally:
-        cpu._fold_plan.cache_clear()
+    plain = _switched_off(monkeypatch, "_FOLD_1D", cpu._fold_plan,
+                          lambda: fastconv.conv1d(x, w, b, **kw))
     assert len(folds) == 2
     assert_close(y, plain, dtype, terms=2 * _terms(w), scale=_scale(xb, w, b, **ref_kw))
 
@@ -567,12 +576,8 @@ def test_small_image_batches_run_stacked(xs, ws, kw, dtype, bias, monkeypatch):
                   dilation=kw.get("dilation", 1), groups=kw.get("groups", 1))
     assert_close(y, reference.conv_nd(x, w, b, **ref_kw), dtype, terms=_terms(w),
                  scale=_scale(x, w, b, **ref_kw))
-    monkeypatch.setattr(cpu, "_STACK", False)
-    cpu._stack_plan.cache_clear()
-    try:
-        plain = fastconv.conv2d(x, w, b, **kw)
-    finally:
-        cpu._stack_plan.cache_clear()
+    plain = _switched_off(monkeypatch, "_STACK", cpu._stack_plan,
+                          lambda: fastconv.conv2d(x, w, b, **kw))
     assert len(runs) == 3
     assert_close(y, plain, dtype, terms=2 * _terms(w), scale=_scale(x, w, b, **ref_kw))
 
