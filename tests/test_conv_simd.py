@@ -48,7 +48,7 @@ def conv_cases(draw, nd):
     dt = draw(st.sampled_from([np.float32, np.float64]))
     groups = draw(st.sampled_from([1, 1, 2, 3]))
     cg = draw(st.integers(1, 5))
-    kg = draw(st.integers(2, 11))
+    kg = draw(st.integers(1, 11))
     k = tuple(draw(st.sampled_from([1, 2, 3, 5, 7])) for _ in range(nd))
     s = tuple(draw(st.integers(1, 3)) for _ in range(nd))
     d = tuple(draw(st.integers(1, 2)) for _ in range(nd))
@@ -612,7 +612,32 @@ def test_supported_declines():
     assert conv_simd.supported(P((1, 8, 8, 8), (8, 8, 3, 3)))
     assert not conv_simd.supported(P((1, 8, 8, 8), (8, 1, 3, 3), groups=8))  # depthwise
     assert not conv_simd.supported(P((1, 8, 8, 8), (8, 1, 1, 1), groups=8))
-    assert not conv_simd.supported(P((1, 1, 8, 8), (1, 1, 3, 3)))  # one output channel
+    # one output channel (per group): the 4-channel tile, three channels idle
+    assert conv_simd.supported(P((1, 8, 8, 8), (1, 8, 3, 3)))
+    assert conv_simd.supported(P((1, 8, 8, 8), (4, 2, 3, 3), groups=4))
+    # too few products per output for a tile: input channels x taps < 4
+    assert not conv_simd.supported(P((1, 6, 8, 8), (6, 2, 1, 1), groups=3))
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("xs, ws, kw", [
+    ((2, 64, 13, 11), (32, 2, 3, 3), dict(padding=1, groups=32)),
+    ((1, 16, 20, 17), (1, 16, 3, 3), dict(padding=1)),
+    ((1, 12, 19, 23), (4, 3, 5, 5), dict(padding=2, groups=4, stride=(1, 2))),
+    ((2, 6, 40), (3, 2, 7), dict(padding=3, groups=3, dilation=2)),
+    ((1, 4, 6, 7, 8), (2, 2, 3, 3, 3), dict(padding=1, groups=2)),
+])
+def test_one_output_channel_per_group(dt, xs, ws, kw):
+    """K_g = 1 runs in the SIMD kernels (they used to decline it for the generic ones)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(xs).astype(dt)
+    w = rng.standard_normal(ws).astype(dt)
+    b = rng.standard_normal(ws[0]).astype(dt)
+    x0, w0 = x.copy(), w.copy()
+    _check(x, w, b, kw.get("stride", 1), kw["padding"], kw.get("dilation", 1),
+           kw.get("groups", 1))
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
 
 
 def test_empty_output():

@@ -186,109 +186,6 @@ def _conv_rows(x, w, b, out, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1, l
             _store_rows(out, acc, n, k0, od, oh0 + r, OW)
 
 
-@njit(parallel=True, **NJIT_OPTS)
-def _conv_rows_k3(x, w, b, out, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1, lo,
-                  groups, kb, rb):
-    """3x3 (x KD) taps fused for two output channels at a time: each accumulator
-    row update carries 9 FMAs per channel and shares the 9 input loads, so the
-    loop is FMA bound rather than load/store bound.  Stride 1 along W only
-    (the caller picks `_conv_rows` otherwise)."""
-    N = x.shape[0]
-    K, Cg, KD, KH, KW = w.shape
-    OD, OH, OW = out.shape[2], out.shape[3], out.shape[4]
-    Kg = K // groups
-    nkb = (Kg + kb - 1) // kb
-    nrb = (OH + rb - 1) // rb
-    Wp = OW + 2 * dw
-    d2 = 2 * dw
-    for t in prange(N * groups * nkb * OD * nrb):
-        # np.int64(t): t is int64 in the driver's typing and uint64 in the parfor's
-        # gufunc; without the cast _decode_task compiles twice
-        n, g, od, oh0, nr, k0, nk = _decode_task(np.int64(t), nrb, OD, nkb, groups, rb, OH,
-                                                 Kg, kb)
-        xs = np.empty((Cg, KD, (nr - 1) * sh + 2 * dh + 1, Wp), dtype=out.dtype)
-        _fill_tile(x, xs, n, g * Cg, od, oh0, sd, sh, dd, mapd, maph, mapw, j0, j1, lo)
-        # Stride 1 along H: the rows of the tile are computed as one flat run
-        # of L = (nr-1)*Wp + OW positions over the flattened scratch (the 2*dw
-        # columns between rows are computed and dropped), so the slices are made
-        # once per (channel, depth tap) and the vector loop is long.
-        hstep = Wp * sh
-        L = (nr - 1) * hstep + OW if sh == 1 else OW
-        nrun = 1 if sh == 1 else nr
-        acc = np.empty((nk, L), dtype=out.dtype)
-        for r in range(nrun):
-            _init_rows(acc, b, k0, L)
-            for c in range(Cg):
-                for kd in range(KD):
-                    xf = xs[c, kd].reshape(-1)
-                    o0 = r * hstep
-                    o1 = o0 + dh * Wp
-                    o2 = o0 + 2 * dh * Wp
-                    p00 = xf[o0:o0 + L]
-                    p01 = xf[o0 + dw:o0 + dw + L]
-                    p02 = xf[o0 + d2:o0 + d2 + L]
-                    p10 = xf[o1:o1 + L]
-                    p11 = xf[o1 + dw:o1 + dw + L]
-                    p12 = xf[o1 + d2:o1 + d2 + L]
-                    p20 = xf[o2:o2 + L]
-                    p21 = xf[o2 + dw:o2 + dw + L]
-                    p22 = xf[o2 + d2:o2 + d2 + L]
-                    for kk in range(0, nk, 2):
-                        ka = k0 + kk
-                        kz = ka + 1 if kk + 1 < nk else ka
-                        a00 = w[ka, c, kd, 0, 0]
-                        a01 = w[ka, c, kd, 0, 1]
-                        a02 = w[ka, c, kd, 0, 2]
-                        a10 = w[ka, c, kd, 1, 0]
-                        a11 = w[ka, c, kd, 1, 1]
-                        a12 = w[ka, c, kd, 1, 2]
-                        a20 = w[ka, c, kd, 2, 0]
-                        a21 = w[ka, c, kd, 2, 1]
-                        a22 = w[ka, c, kd, 2, 2]
-                        ra = acc[kk, 0:L]
-                        if kz != ka:
-                            b00 = w[kz, c, kd, 0, 0]
-                            b01 = w[kz, c, kd, 0, 1]
-                            b02 = w[kz, c, kd, 0, 2]
-                            b10 = w[kz, c, kd, 1, 0]
-                            b11 = w[kz, c, kd, 1, 1]
-                            b12 = w[kz, c, kd, 1, 2]
-                            b20 = w[kz, c, kd, 2, 0]
-                            b21 = w[kz, c, kd, 2, 1]
-                            b22 = w[kz, c, kd, 2, 2]
-                            rz = acc[kk + 1, 0:L]
-                            for i in range(L):
-                                x00 = p00[i]
-                                x01 = p01[i]
-                                x02 = p02[i]
-                                x10 = p10[i]
-                                x11 = p11[i]
-                                x12 = p12[i]
-                                x20 = p20[i]
-                                x21 = p21[i]
-                                x22 = p22[i]
-                                ra[i] += (a00 * x00 + a01 * x01 + a02 * x02
-                                          + a10 * x10 + a11 * x11 + a12 * x12
-                                          + a20 * x20 + a21 * x21 + a22 * x22)
-                                rz[i] += (b00 * x00 + b01 * x01 + b02 * x02
-                                          + b10 * x10 + b11 * x11 + b12 * x12
-                                          + b20 * x20 + b21 * x21 + b22 * x22)
-                        else:
-                            for i in range(L):
-                                ra[i] += (a00 * p00[i] + a01 * p01[i] + a02 * p02[i]
-                                          + a10 * p10[i] + a11 * p11[i] + a12 * p12[i]
-                                          + a20 * p20[i] + a21 * p21[i] + a22 * p22[i])
-            if sh == 1:
-                for rr in range(nr):
-                    for kk in range(nk):
-                        dst = out[n, k0 + kk, od, oh0 + rr, 0:OW]
-                        a = acc[kk, rr * Wp:rr * Wp + OW]
-                        for i in range(OW):
-                            dst[i] = a[i]
-            else:
-                _store_rows(out, acc, n, k0, od, oh0 + r, OW)
-
-
 @njit(**NJIT_OPTS)
 def _mix_block(src, p0, m, w, b, k0, acc):
     """acc[kk, :m] = b[k0+kk] + sum_c w[k0+kk, c] * src[c, p0:p0+m] for kk < acc.shape[0].
@@ -760,20 +657,9 @@ def _bias(b, k, dtype):
     return np.ascontiguousarray(b, dtype=dtype)
 
 
-def _generic_is_faster(p):
-    """Grouped 3x3 stride-1 conv with <= 2 input channels per group at batch 1.
-
-    There the SIMD tile is mostly gather/store overhead; the fused-tap generic
-    kernel measured ~10 % faster (g=64 (1,128,28,28): 0.18 vs 0.20 ms, 1 thread,
-    interleaved).  From 4 channels per group the SIMD tile wins (g=32: 0.175 vs
-    0.227 ms)."""
-    return (p.groups > 1 and p.in_channels // p.groups <= 2 and p.batch == 1
-            and p.nd == 2 and p.kernel == (3, 3) and p.stride == (1, 1))
-
-
 def _chain():
     """The functions between the dispatcher and :func:`conv_simd.conv` (see :func:`runner`)."""
-    return (_dispatch.run, conv, _generic_is_faster, _fold_plan, _stack_plan)
+    return (_dispatch.run, conv, _fold_plan, _stack_plan)
 
 
 _FOLD_1D = True  # long 1-D convolutions as 2-D rows (see _fold_plan; tests switch it off)
@@ -805,7 +691,7 @@ def _fold_plan(p):
     """
     if not _FOLD_1D or p.nd != 1 or p.padding_mode != "zeros" or p.depthwise:
         return None
-    if _generic_is_faster(p) or not conv_simd.supported(p):
+    if not conv_simd.supported(p):
         return None
     item = np.dtype(p.dtype).itemsize
     cg = p.in_channels // p.groups
@@ -875,7 +761,7 @@ def _stack_plan(p):
     """
     if not _STACK or p.nd != 2 or p.batch < 2 or p.padding_mode != "zeros" or p.depthwise:
         return None
-    if p.stride[0] != 1 or p.kernel[0] < 2 or _generic_is_faster(p) or not conv_simd.supported(p):
+    if p.stride[0] != 1 or p.kernel[0] < 2 or not conv_simd.supported(p):
         return None
     OH, OW = p.out_spatial
     if p.batch > 4 or OH * OW > 256 or conv_simd._weights_per_group(p) <= conv_simd._L2:
@@ -923,7 +809,7 @@ def runner(p, x, w, b):
     Only the SIMD kernels have one (:func:`fastconv._cpu.conv_simd.runner`); it
     declines (returns None) once any function of this chain has been replaced.
     """
-    if (_generic_is_faster(p) or not conv_simd.supported(p) or _fold_plan(p) is not None
+    if (not conv_simd.supported(p) or _fold_plan(p) is not None
             or _stack_plan(p) is not None):
         return None
     return conv_simd.runner(p, x, w, b, _chain)
@@ -954,7 +840,7 @@ def conv(p, x, w, b, out):
             out.reshape(p.batch, p.out_channels, lout)[...] = o2.reshape(
                 p.batch, p.out_channels, H2 * S)[:, :, :lout]
         return out
-    if not _generic_is_faster(p) and conv_simd.supported(p):
+    if conv_simd.supported(p):
         return conv_simd.conv(p, x, w, b, out)
     dtype = p.dtype
     nd = p.nd
@@ -997,9 +883,7 @@ def conv(p, x, w, b, out):
     rb = max(1, min(rb, 2048 // max(1, OW + 2 * dw)))
     lo = p.pad_lo[-1]
     j0, j1 = _interior(lo, p.in_spatial[-1], mapw.shape[0])
-    k3 = nd >= 2 and p.kernel[-2:] == (3, 3) and sw == 1
-    kern = _conv_rows_k3 if k3 else _conv_rows
-    kern(x5, w5, bc, o5, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1, lo, p.groups, kb, rb)
+    _conv_rows(x5, w5, bc, o5, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1, lo, p.groups, kb, rb)
     return out
 
 

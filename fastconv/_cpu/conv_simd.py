@@ -112,10 +112,13 @@ def supported(p) -> bool:
         return False
     if p.depthwise:
         return False  # the dedicated depthwise kernels are better
+    # One output channel per group runs in the 4-channel tile with three lanes of
+    # channels idle: still faster than the generic kernels (2026-11-23, AMD EPYC
+    # Zen 5, one thread: (1,64,56,56)->32 g=32 3x3 0.111 vs 0.118 ms, 5x5 0.24 vs
+    # 1.58 ms; (1,64,28,28)->8 g=8 0.033 vs 0.043 ms)
     cg = p.in_channels // p.groups
-    kg = p.out_channels // p.groups
     taps = int(np.prod(p.kernel))
-    if cg * taps < 4 or kg < 2:
+    if cg * taps < 4:
         return False
     scratch = _scratch_elems(p, 1, 64) * np.dtype(p.dtype).itemsize
     return scratch <= _SCRATCH_LIMIT
