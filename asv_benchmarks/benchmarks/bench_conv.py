@@ -34,6 +34,11 @@ CONV = {
                                 dict(stride=2, padding=1, groups=96)),
     "conv1d_k3_s2_256_4096": (1, (1, 256, 4096), (256, 256, 3), dict(stride=2, padding=1)),
     "3x3_512_7_b4": (2, (4, 512, 7, 7), (512, 512, 3, 3), dict(padding=1)),
+    # later that day: depthwise taps as one flat loop (narrow rows), and grouped calls
+    # with 2 input / 1 output channel per group, which moved to the SIMD tile
+    "depthwise_7x7_192_28": (2, (1, 192, 28, 28), (192, 1, 7, 7), dict(padding=3, groups=192)),
+    "3x3_g64_128_28": (2, (1, 128, 28, 28), (128, 2, 3, 3), dict(padding=1, groups=64)),
+    "3x3_g32_1out_64_56": (2, (1, 64, 56, 56), (32, 2, 3, 3), dict(padding=1, groups=32)),
 }
 DTYPES = ["float32", "float64"]
 
