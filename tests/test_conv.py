@@ -541,6 +541,8 @@ STACK_CASES = [
     ((2, 256, 6, 9), (384, 128, 4, 3), dict(padding="same", groups=2), np.float32, False),
     ((2, 128, 8, 8), (128, 128, 3, 3), dict(padding=2, dilation=2), np.float64, True),
     ((4, 256, 9, 11), (128, 256, 3, 3), dict(padding=(0, 1), stride=(1, 2)), np.float32, True),
+    # up to 8 images when each has at most 64 output pixels
+    ((7, 288, 6, 5), (128, 288, 3, 3), dict(padding=1), np.float32, True),
 ]
 
 
@@ -596,7 +598,11 @@ def test_stack_plan_bounds():
     assert plan((8, 512, 7, 7), big, stride=(2, 1)) is None  # stride along H
     assert plan((8, 512, 7, 7), (512, 512, 1, 1), padding=0) is None  # 1x1
     assert plan((2, 512, 20, 20), big) is None  # large images
-    assert plan((8, 512, 7, 7), big) is None  # large batches
+    assert plan((9, 512, 7, 7), big) is None  # large batches
+    assert plan((5, 512, 8, 9), big) is None  # ... of images above 64 output pixels
+    assert plan((8, 256, 14, 14), (256, 256, 3, 3)) is None
+    p2, gap, lo = plan((8, 512, 7, 7), big)  # up to 8 images of at most 64
+    assert p2.in_spatial == (1 + 8 * 7 + 7 + 1, 7) and p2.out_spatial == (63, 7)
     assert plan((8, 64, 7, 7), (64, 64, 3, 3)) is None  # weights in L2
     assert plan((8, 512, 7, 7), big, mode="reflect") is None
     p2, gap, lo = plan((4, 512, 7, 7), big)

@@ -39,6 +39,7 @@ CONV = {
     "depthwise_7x7_192_28": (2, (1, 192, 28, 28), (192, 1, 7, 7), dict(padding=3, groups=192)),
     "3x3_g64_128_28": (2, (1, 128, 28, 28), (128, 2, 3, 3), dict(padding=1, groups=64)),
     "3x3_g32_1out_64_56": (2, (1, 64, 56, 56), (32, 2, 3, 3), dict(padding=1, groups=32)),
+    "3x3_512_7_b8": (2, (8, 512, 7, 7), (512, 512, 3, 3), dict(padding=1)),  # stacked since
 }
 DTYPES = ["float32", "float64"]
 

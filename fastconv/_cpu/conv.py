@@ -757,13 +757,20 @@ def _stack_plan(p):
     are rows ``n (H + gap) ...`` of the tall result, the rows between them are
     computed and dropped.  Costs: a copy of the input and of the output, and
     ``gap`` extra output rows per image.  Only for zero padding, weights of a
-    group above L2, 2-4 images of at most 256 output pixels and kernels at
-    least 2 rows high.  Float32, 3x3 512->512 on 7x7 images, each call after a
-    torch call: batch 4 on one thread 10.0-10.1 -> 8.1-8.4 ms (0.72x -> 0.85x
-    torch), on two 4.84-4.91 -> 4.04-4.22 ms (0.66x -> 0.77x); batch 2 on two
-    2.54-2.56 -> 2.15-2.24 ms.  Batch 8 gained on one thread (0.63x -> 0.69x)
-    but lost on two (0.64x -> 0.59x), and (8,256,14,14) lost on two (0.85x ->
-    0.78x): not stacked.  Nor are 1x1 kernels: stacked, (8,2048,7,7)->512 lost
+    group above L2, 2-4 images of at most 256 output pixels (2-8 of at most
+    64) and kernels at least 2 rows high.  Float32, 3x3 512->512 on 7x7 images,
+    each call after a torch call (on the Xeon): batch 4 on one thread 10.0-10.1
+    -> 8.1-8.4 ms (0.72x -> 0.85x torch), on two 4.84-4.91 -> 4.04-4.22 ms
+    (0.66x -> 0.77x); batch 2 on two 2.54-2.56 -> 2.15-2.24 ms.  Batches 5-8
+    of 7x7 images on the AMD Zen 5 (per-image -> stacked, calls alternated,
+    two rounds on two threads): batch 8 one thread 12.4-13.7 -> 11.1-11.6 ms,
+    two 6.32-6.56 -> 6.06-6.28 ms; batch 5 8.55 -> 6.75 and 4.34-4.62 ->
+    3.63-3.77 ms; batch 7 12.1 -> 10.6 and 5.87-6.06 -> 5.43-5.54 ms; only batch
+    6 on two threads lost (4.87-5.09 -> 5.03-5.37 ms; one thread 10.4 -> 9.9);
+    1024->512 and 256->1024 at batch 8 gained 4-20 %.  (On the Xeon batch 8
+    lost on two threads, 0.64x -> 0.59x.)  (8,256,14,14) lost on both
+    machines (Zen 5: 9.38 -> 9.63 ms on one thread, 4.66 -> 5.06 on two): 14x14
+    images stay at most 4.  Nor are 1x1 kernels stacked: (8,2048,7,7)->512 lost
     25 % (the 1x1 kernels' own choices for one large image).
     """
     if not _STACK or p.nd != 2 or p.batch < 2 or p.padding_mode != "zeros" or p.depthwise:
@@ -771,7 +778,8 @@ def _stack_plan(p):
     if p.stride[0] != 1 or p.kernel[0] < 2 or not conv_simd.supported(p):
         return None
     OH, OW = p.out_spatial
-    if p.batch > 4 or OH * OW > 256 or conv_simd._weights_per_group(p) <= conv_simd._L2:
+    if (p.batch > (8 if OH * OW <= 64 else 4) or OH * OW > 256
+            or conv_simd._weights_per_group(p) <= conv_simd._L2):
         return None
     H, W = p.in_spatial
     lo, hi = p.pad_lo[0], p.pad_hi[0]
