@@ -63,7 +63,7 @@ import numpy as np
 from numba import get_thread_id, njit, prange
 
 from ._common import NJIT_OPTS
-from .conv_simd import pack_block
+from .conv_simd import Launch, _as_tasks, pack_block
 from ._simd import (
     lanes, vbroadcast, veven, vfma, vgather, vload, vload_bits, vload_masked, vodd, vprefetch,
     vstore, vstore_lanes, vstore_masked, vzeros,
@@ -602,7 +602,7 @@ GATHER = GATHER.replace("@@STRAIGHT@@", _straight_rows())
 
 
 DRIVER = '''@njit(parallel=True, **NJIT_OPTS)
-def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
+def _drv_{n}(taddr, x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
         jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch, wsrc, bsrc, wtask):
     """Parallel driver for _mk_{n} (see the docstring of fastconv._cpu.conv_simd).
 
@@ -696,17 +696,21 @@ def _drv_{n}(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, map
     # grouped g=32 call.
     # np.int64: the parfor types c as int64 in the driver and as uint64 in its
     # gufunc, which would compile _tasks twice.
+    # ``taddr``: the address of the compiled _tasks_{n} (conv_simd.Launch), called as a
+    # first-class function: its code is not linked into the parfor's gufunc and
+    # wrappers, each of which would optimise and compile all of it again
+    tasks = _as_tasks(taddr, x)
     nch = max(1, min(ntask, scratch.shape[0]))
     for c in prange(nch):
         ci = np.int64(c)
-        _tasks_{n}(
+        tasks(
             ci * ntask // nch, (ci + 1) * ntask // nch, xf, dims, of, wp, bp, wsrc, bsrc, braw,
             scratch, pk1, tws, tbs, tidx, toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W,
             K, OD, OH, OW, KD, KH, KW, sd, sh, sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg,
             rb, nrb, rp, Wp, Wq, slab, phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
 
 
-@njit(**INNER)
+@njit(**NJIT_OPTS)
 def _tasks_{n}(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx,
                toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW,
                sd, sh, sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq,
@@ -913,9 +917,9 @@ def generate():
         n = f"kb{kb}_nv{nv}"
         parts.append(DRIVER.format(n=n, kb=kb, nv=nv, tail=tails,
                                    rawcall=RAWCALL.format(n=n) if raw else ""))
-    table = ["# (KB, NV) -> parallel driver", "DRIVERS = {"]
+    table = ["# (KB, NV) -> parallel driver (see conv_simd.Launch)", "DRIVERS = {"]
     for kb, nv in TILES:
-        table.append(f"    ({kb}, {nv}): _drv_kb{kb}_nv{nv},")
+        table.append(f"    ({kb}, {nv}): Launch(_drv_kb{kb}_nv{nv}, _tasks_kb{kb}_nv{nv}),")
     table.append("}")
     parts.append("\n".join(table) + "\n")
     return "".join(parts)

@@ -9,7 +9,7 @@ import numpy as np
 from numba import get_thread_id, njit, prange
 
 from ._common import NJIT_OPTS
-from .conv_simd import pack_block
+from .conv_simd import Launch, _as_tasks, pack_block
 from ._simd import (
     lanes, vbroadcast, veven, vfma, vgather, vload, vload_bits, vload_masked, vodd, vprefetch,
     vstore, vstore_lanes, vstore_masked, vzeros,
@@ -3594,7 +3594,7 @@ def _mk_kb8_nv3_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride
         _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
 
 @njit(parallel=True, **NJIT_OPTS)
-def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
+def _drv_kb8_nv3(taddr, x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
         jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch, wsrc, bsrc, wtask):
     """Parallel driver for _mk_kb8_nv3 (see the docstring of fastconv._cpu.conv_simd).
 
@@ -3688,17 +3688,21 @@ def _drv_kb8_nv3(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     # grouped g=32 call.
     # np.int64: the parfor types c as int64 in the driver and as uint64 in its
     # gufunc, which would compile _tasks twice.
+    # ``taddr``: the address of the compiled _tasks_kb8_nv3 (conv_simd.Launch), called as a
+    # first-class function: its code is not linked into the parfor's gufunc and
+    # wrappers, each of which would optimise and compile all of it again
+    tasks = _as_tasks(taddr, x)
     nch = max(1, min(ntask, scratch.shape[0]))
     for c in prange(nch):
         ci = np.int64(c)
-        _tasks_kb8_nv3(
+        tasks(
             ci * ntask // nch, (ci + 1) * ntask // nch, xf, dims, of, wp, bp, wsrc, bsrc, braw,
             scratch, pk1, tws, tbs, tidx, toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W,
             K, OD, OH, OW, KD, KH, KW, sd, sh, sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg,
             rb, nrb, rp, Wp, Wq, slab, phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
 
 
-@njit(**INNER)
+@njit(**NJIT_OPTS)
 def _tasks_kb8_nv3(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx,
                toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW,
                sd, sh, sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq,
@@ -4552,7 +4556,7 @@ def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, to
         _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
 
 @njit(parallel=True, **NJIT_OPTS)
-def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
+def _drv_kb4_nv4(taddr, x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
         jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch, wsrc, bsrc, wtask):
     """Parallel driver for _mk_kb4_nv4 (see the docstring of fastconv._cpu.conv_simd).
 
@@ -4646,17 +4650,21 @@ def _drv_kb4_nv4(x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph,
     # grouped g=32 call.
     # np.int64: the parfor types c as int64 in the driver and as uint64 in its
     # gufunc, which would compile _tasks twice.
+    # ``taddr``: the address of the compiled _tasks_kb4_nv4 (conv_simd.Launch), called as a
+    # first-class function: its code is not linked into the parfor's gufunc and
+    # wrappers, each of which would optimise and compile all of it again
+    tasks = _as_tasks(taddr, x)
     nch = max(1, min(ntask, scratch.shape[0]))
     for c in prange(nch):
         ci = np.int64(c)
-        _tasks_kb4_nv4(
+        tasks(
             ci * ntask // nch, (ci + 1) * ntask // nch, xf, dims, of, wp, bp, wsrc, bsrc, braw,
             scratch, pk1, tws, tbs, tidx, toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W,
             K, OD, OH, OW, KD, KH, KW, sd, sh, sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg,
             rb, nrb, rp, Wp, Wq, slab, phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
 
 
-@njit(**INNER)
+@njit(**NJIT_OPTS)
 def _tasks_kb4_nv4(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx,
                toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW,
                sd, sh, sw, dd, dh, jlo, jhi, plo, groups, nkg, nkb, kpg, rb, nrb, rp, Wp, Wq,
@@ -4767,8 +4775,8 @@ def _tasks_kb4_nv4(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1,
                         toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm, qv)
 
 
-# (KB, NV) -> parallel driver
+# (KB, NV) -> parallel driver (see conv_simd.Launch)
 DRIVERS = {
-    (8, 3): _drv_kb8_nv3,
-    (4, 4): _drv_kb4_nv4,
+    (8, 3): Launch(_drv_kb8_nv3, _tasks_kb8_nv3),
+    (4, 4): Launch(_drv_kb4_nv4, _tasks_kb4_nv4),
 }
