@@ -866,3 +866,32 @@ def test_small_call_runs_on_one_thread_and_restores_the_count(monkeypatch):
         assert seen == [(2, 2)]
     finally:
         numba.set_num_threads(saved)
+
+
+def _unaligned(a):
+    """A writeable, C-contiguous copy of ``a`` whose data is not itemsize-aligned."""
+    buf = np.zeros(a.nbytes + a.itemsize, np.uint8)
+    u = np.ndarray(a.shape, a.dtype, buffer=buf, offset=1)
+    u[...] = a
+    assert not u.flags.aligned and u.flags.writeable and u.flags.c_contiguous
+    return u
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_unaligned_operands(dt):
+    """Unaligned input, weight and ``out``: the kernels get aligned copies (the task
+    functions are compiled for aligned arrays only, conv_simd._tasks_sig), the
+    result is the same and ``out`` is written."""
+    import fastconv
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 8, 11, 13)).astype(dt)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(dt)
+    ref = fastconv.conv2d(x, w, padding=1)
+    xu, wu = _unaligned(x), _unaligned(w)
+    np.testing.assert_array_equal(fastconv.conv2d(xu, wu, padding=1), ref)
+    out = _unaligned(np.full_like(ref, np.nan))
+    for _ in range(2):  # the second call may take a cached short path
+        res = fastconv.conv2d(xu, wu, padding=1, out=out)
+        assert res is out
+        np.testing.assert_array_equal(out, ref)
