@@ -535,9 +535,10 @@ class Launch:
     as a first-class function (:func:`_as_tasks`), so the task code is not linked
     into the driver: Numba optimises and generates the machine code of a linked
     callee again in the parfor's gufunc and in each of its two wrappers (cold
-    compile of the 8x3 driver 33.0-34.5 -> 28.5-29.0 s, 4x4 12.3-12.8 ->
-    8.9-9.2 s, alternated runs).  The task function is compiled (or loaded from
-    its own cache) for :func:`_tasks_sig` once per dtype and process.
+    compile of the 8x3 driver 32.7-33.8 -> 29.7-30.1 s, 4x4 12.1-13.7 ->
+    9.1-9.5 s, old and new alternated; per call within noise).  The task
+    function is compiled (or loaded from its own cache) for :func:`_tasks_sig`
+    once per dtype and process.
     """
 
     def __init__(self, drv, tasks):
