@@ -62,7 +62,7 @@ See fastconv/_cpu/conv_simd.py for the data layout and the Python driver.
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from ._common import NJIT_OPTS
+from ._common import NJIT_OPTS, entry
 from .conv_simd import Launch, _as_tasks, pack_block
 from ._simd import (
     lanes, vbroadcast, veven, vfma, vgather, vload, vload_bits, vload_masked, vodd, vprefetch,
@@ -601,7 +601,8 @@ def _straight_rows():
 GATHER = GATHER.replace("@@STRAIGHT@@", _straight_rows())
 
 
-DRIVER = '''@njit(parallel=True, **NJIT_OPTS)
+DRIVER = '''@entry
+@njit(parallel=True, **NJIT_OPTS)
 def _drv_{n}(taddr, x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
         jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch, wsrc, bsrc, wtask):
     """Parallel driver for _mk_{n} (see the docstring of fastconv._cpu.conv_simd).
@@ -710,6 +711,7 @@ def _drv_{n}(taddr, x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, ma
             rb, nrb, rp, Wp, Wq, slab, phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
 
 
+@entry
 @njit(**NJIT_OPTS)
 def _tasks_{n}(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx,
                toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW,

@@ -7,12 +7,146 @@ import time
 
 import numpy as np
 from numba import njit, prange
+from numba.core import caching as _caching
 from numba.np.ufunc import parallel as _parallel
 
 
 # fastmath "contract" only: lets LLVM fuse a*b+c into FMA; no nnan/ninf/reassoc, so
 # NaN/inf propagate and results stay within the stated tolerances.
 NJIT_OPTS = dict(nogil=True, cache=True, fastmath={"contract"})
+
+
+class _EntryImpl(_caching.CompileResultCacheImpl):
+    """Numba's compile-result cache minus the linkable IR (see :func:`entry`)."""
+
+    def reduce(self, cres):
+        data = super().reduce(cres)
+        try:
+            (name, kind, (obj, bitcode)), rest = data[0], data[1:]
+        except (TypeError, ValueError):  # another Numba's layout: keep its payload
+            return data
+        if kind != "object":
+            return data
+        return ((name, kind, (obj, _symbols_module(bitcode))),) + tuple(rest)
+
+    def rebuild(self, target_context, payload):
+        cres = super().rebuild(target_context, payload)
+        lib = cres.library
+        if getattr(lib, "_shared_module", None) is not None:
+            # linking this library elsewhere now fails loudly ("unfit for
+            # linking") instead of linking the symbol stubs
+            lib._shared_module = None
+        return cres
+
+
+def _symbols_module(bitcode):
+    """Bitcode of a module defining an ``i8`` global under each name ``bitcode``
+    defines for the outside (its functions and Numba environments).
+
+    Loading a cached library, Numba parses the IR it keeps for linking only to
+    learn which symbols the library defines (``get_pointer_to_function`` asks
+    for them): this module names the same symbols, without the code.
+    """
+    import llvmlite.binding as ll
+
+    mod = ll.parse_bitcode(bitcode)
+    hidden = (ll.Linkage.internal, ll.Linkage.private)  # no symbol outside the module
+    names = [g.name for gs in (mod.functions, mod.global_variables) for g in gs
+             if not g.is_declaration and g.linkage not in hidden]
+
+    def quoted(n):
+        return "".join(c if (c.isascii() and c.isalnum()) or c in "_.$-" else f"\\{ord(c):02X}" for c in n)
+
+    return ll.parse_assembly(
+        "".join(f'@"{quoted(n)}" = global i8 0\n' for n in names)).as_bitcode()
+
+
+class _EntryCache(_caching.FunctionCache):
+    _impl_class = _EntryImpl
+
+
+def entry(disp):
+    """Cache the jitted ``disp`` as a function called from Python only.
+
+    Numba caches with each function the optimised IR of its module, so that
+    jitted callers can link it in, and parses all of it again whenever it
+    loads the function in a new process: 19 ms of the 45 ms first call of a
+    small conv2d (the 8x3 driver's task function keeps 440 kB of IR for 184 kB
+    of machine code).  A function only Python calls is never linked, so its
+    cache keeps only the names of its symbols (:func:`_symbols_module`): the
+    first call in a warm process fell from 45-48 to 20-22 ms.  Calling it from
+    jitted code raises Numba's "library unfit for linking" error once it was
+    loaded from the cache; ``tests/test_entry_cache.py`` checks that no jitted
+    function refers to an entry.
+    """
+    if getattr(disp, "_cache", None) is not None and isinstance(
+            disp._cache, _caching.FunctionCache):
+        disp._cache = _EntryCache(disp.py_func)
+    disp._fastconv_entry = True
+    return disp
+
+
+def function_at(signature_of):
+    """An intrinsic ``f = at(addr, x)``: the jitted function compiled at ``addr`` (its
+    Numba-ABI entry) as a first-class function of signature ``signature_of(dtype)``
+    for the dtype of the array ``x``.
+
+    A jitted caller calls ``f`` through the pointer, with Numba's calling
+    convention (its errors propagate), without linking its code (see
+    :class:`TaskLaunch`).  A call that does not match the signature is a typing
+    error when the caller compiles (``FunctionType.check_signature``).
+    """
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    def at(typingctx, addr, x):
+        if not isinstance(addr, types.Integer) or not isinstance(x, types.Array):
+            return None
+        fty = types.FunctionType(signature_of(np.dtype(str(x.dtype))))
+
+        def codegen(context, builder, sig, args):
+            f = cgutils.create_struct_proxy(fty)(context, builder)
+            ptr = builder.inttoptr(args[0], context.get_value_type(types.voidptr))
+            null = context.get_constant_null(types.voidptr)
+            f.jit_addr = ptr
+            f.c_addr = null
+            f.py_addr = null
+            return f._getvalue()
+
+        return fty(addr, x), codegen
+
+    at.__name__ = at.__qualname__ = f"function_at_{signature_of.__name__}"
+    return intrinsic(at)
+
+
+class TaskLaunch:
+    """A parallel driver that calls its task function by address.
+
+    ``launch(x, *args)`` calls ``drv(taddr, x, *args)``, where ``taddr`` is the
+    address of ``tasks`` compiled (or loaded from its cache) for
+    ``signature(x.dtype)``, once per dtype and process; the driver turns it into
+    a callable with :func:`function_at`.  Numba would otherwise link the task's
+    code into the driver and optimise and generate its machine code again in the
+    parfor's gufunc and in each of its two wrappers.  Both functions are
+    :func:`entry` functions: only Python calls them.
+    """
+
+    signature = None  # dtype -> Numba signature of ``tasks``; set by subclasses
+
+    def __init__(self, drv, tasks):
+        self.drv, self.tasks, self.addr = drv, tasks, {}
+
+    def address(self, dt):
+        a = self.addr.get(dt)
+        if a is None:
+            cres = self.tasks.get_compile_result(self.signature(dt))
+            a = self.addr[dt] = (cres, cres.library.get_pointer_to_function(
+                cres.fndesc.llvm_func_name))
+        return a[1]
+
+    def __call__(self, x, *args):
+        return self.drv(self.address(x.dtype), x, *args)
 
 
 def split_blocks(total, parts_wanted, minimum=1):
@@ -88,6 +222,7 @@ def set_num_threads(n):
     _parallel.set_num_threads(n)
 
 
+@entry
 @njit(parallel=True, cache=True)
 def _empty_region(a):
     for i in prange(a.size):

@@ -8,7 +8,7 @@ See fastconv/_cpu/conv_simd.py for the data layout and the Python driver.
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from ._common import NJIT_OPTS
+from ._common import NJIT_OPTS, entry
 from .conv_simd import Launch, _as_tasks, pack_block
 from ._simd import (
     lanes, vbroadcast, veven, vfma, vgather, vload, vload_bits, vload_masked, vodd, vprefetch,
@@ -3593,6 +3593,7 @@ def _mk_kb8_nv3_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride
     elif qe - qm > 1 * L:
         _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qm, qe, rp, OW, nr, obase0, ocs, pk, tm)
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb8_nv3(taddr, x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
         jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch, wsrc, bsrc, wtask):
@@ -3702,6 +3703,7 @@ def _drv_kb8_nv3(taddr, x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd
             rb, nrb, rp, Wp, Wq, slab, phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
 
 
+@entry
 @njit(**NJIT_OPTS)
 def _tasks_kb8_nv3(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx,
                toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW,
@@ -4555,6 +4557,7 @@ def _mk_kb4_nv4(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, to
     else:
         _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, ntap, koff, KW, qa, qb, rp, OW, nr, obase0, ocs, pk, tm)
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _drv_kb4_nv4(taddr, x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd, maph, mapw,
         jlo, jhi, plo, groups, nkg, rb, direct, pitch, pack, scratch, wsrc, bsrc, wtask):
@@ -4664,6 +4667,7 @@ def _drv_kb4_nv4(taddr, x, wp, bp, out, KD, KH, KW, sd, sh, sw, dd, dh, dw, mapd
             rb, nrb, rp, Wp, Wq, slab, phs, ntap, wblk, ocs, direct, flat, tm, wtask, nth)
 
 
+@entry
 @njit(**NJIT_OPTS)
 def _tasks_kb4_nv4(t0, t1, xf, dims, of, wp, bp, wsrc, bsrc, braw, scratch, pk1, tws, tbs, tidx,
                toff, koff, bits, sidx, mapd, maph, mapw, C, D, H, W, K, OD, OH, OW, KD, KH, KW,

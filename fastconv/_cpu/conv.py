@@ -51,7 +51,7 @@ from .._params import ConvParams
 from .._tables import pad_index_map
 from . import conv_simd
 from ._simd import lanes, vbroadcast, veven, vfma, vload, vsplat, vstore, vstore_lanes
-from ._common import NJIT_OPTS, num_threads, split_blocks
+from ._common import NJIT_OPTS, entry, num_threads, split_blocks
 
 
 # Vectorisation rule for every hot loop below: index only contiguous 1-D slices
@@ -156,6 +156,7 @@ def _decode_task(t, nrb, OD, nkb, groups, rb, OH, Kg, kb):
     return n, g, od, oh0, min(OH, oh0 + rb) - oh0, k0, min(g * Kg + Kg, k0 + kb) - k0
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _conv_rows(x, w, b, out, sd, sh, sw, dd, dh, dw, mapd, maph, mapw, j0, j1, lo,
                groups, kb, rb):
@@ -220,6 +221,7 @@ def _mix_block(src, p0, m, w, b, k0, acc):
                 a[i] += wv * sv[i]
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _conv_pointwise(x, w, b, out, kb, pb):
     """1x1 conv as a channel mix over flattened pixels: x (N, C, P), w (K, C)."""
@@ -245,6 +247,7 @@ def _conv_pointwise(x, w, b, out, kb, pb):
                 dst[i] = a[i]
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _depthwise2d(x, w, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
     """Depthwise, any kernel: x (N, C, H, W), w (C*m, KH, KW), out (N, C*m, OH, OW)."""
@@ -278,6 +281,7 @@ def _depthwise2d(x, w, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
                     dst[i] = acc[i]
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _depthwise2d_simd(x, w, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
     """Depthwise, any kernel, stride 1 or 2 along W: explicit vectors, taps fused.
@@ -448,6 +452,7 @@ def _dw_point(xp, w, k, oh, ox, bv):
     return acc
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _depthwise3x3_same(x, w, b, out, rb):
     """Depthwise 3x3, stride 1, dilation 1, zero padding 1: no scratch at all.
@@ -574,6 +579,7 @@ def _dw_edge_row(xp, xf, of, w, k, bv, oh, H, W):
     of[oh * W + W - 1] = _dw_point(xp, w, k, oh, W - 1, bv)
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _separable_fused(x, dwt, pw, b, out, sh, sw, dh, dw, maph, mapw, j0, j1, lo, rb):
     """Depthwise (C*m, KH, KW) then pointwise (K, C*m), fused per block of output rows.

@@ -76,11 +76,13 @@ import weakref
 
 import numpy as np
 from numba import njit
-from numba.extending import intrinsic
 
 from .._dispatch import check_out
 from .._tables import pad_index_map
-from ._common import NJIT_OPTS, num_threads, run_serial, serial_is_faster, thread_count_getter
+from ._common import (
+    NJIT_OPTS, TaskLaunch, entry, function_at, num_threads, run_serial, serial_is_faster,
+    thread_count_getter,
+)
 from ._simd import lanes, vgather, vload, vstore, vstore_masked, vzip_hi, vzip_lo
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -388,6 +390,7 @@ def pack_block(wf, CT, kg, g, kbi, kb, dst, dofs, b, bdst, bofs, idx):
         bdst[bofs + j] = b[k0 + j] if j < nk and b.size else 0
 
 
+@entry
 @njit(**NJIT_OPTS)
 def pack_wb(w5, b, groups, kb):
     """Packed weight and bias of one call: ``(wp, bp)``.
@@ -504,30 +507,11 @@ def _tasks_sig(dt):
         l1, l1, l1, n1, l1, l1, l1, *([i8] * 33), b1, b1, i8, i8, i8)
 
 
-@intrinsic
-def _as_tasks(typingctx, addr, x):
-    """The compiled task function at ``addr`` (its Numba-ABI entry) as a first-class
-    function of the task signature for ``x``'s dtype (see :class:`Launch`)."""
-    from numba import types
-    from numba.core import cgutils
-
-    if not isinstance(addr, types.Integer) or not isinstance(x, types.Array):
-        return None
-    fty = types.FunctionType(_tasks_sig(np.dtype(str(x.dtype))))
-
-    def codegen(context, builder, sig, args):
-        f = cgutils.create_struct_proxy(fty)(context, builder)
-        ptr = builder.inttoptr(args[0], context.get_value_type(types.voidptr))
-        null = context.get_constant_null(types.voidptr)
-        f.jit_addr = ptr  # called with Numba's calling convention: errors propagate
-        f.c_addr = null
-        f.py_addr = null
-        return f._getvalue()
-
-    return fty(addr, x), codegen
+# the task function at an address, typed for x's dtype (see Launch)
+_as_tasks = function_at(_tasks_sig)
 
 
-class Launch:
+class Launch(TaskLaunch):
     """A generated parallel driver, called as ``launch(x, wp, ...)`` (the driver's
     arguments after ``taddr``).
 
@@ -541,19 +525,7 @@ class Launch:
     once per dtype and process.
     """
 
-    def __init__(self, drv, tasks):
-        self.drv, self.tasks, self.addr = drv, tasks, {}
-
-    def address(self, dt):
-        a = self.addr.get(dt)
-        if a is None:
-            cres = self.tasks.get_compile_result(_tasks_sig(dt))
-            a = self.addr[dt] = (cres, cres.library.get_pointer_to_function(
-                cres.fndesc.llvm_func_name))
-        return a[1]
-
-    def __call__(self, x, *args):
-        return self.drv(self.address(x.dtype), x, *args)
+    signature = staticmethod(_tasks_sig)
 
 
 @functools.lru_cache(maxsize=256)

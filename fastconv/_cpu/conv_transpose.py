@@ -48,11 +48,11 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic, models, register_model
 
 from .._params import ConvParams
-from ._common import NJIT_OPTS, num_threads, run_serial, serial_is_faster
+from ._common import (
+    NJIT_OPTS, TaskLaunch, entry, function_at, num_threads, run_serial, serial_is_faster,
+)
 from ._simd import lanes, vgather, vstore_masked
 
-# not cached itself: only the cached parallel driver calls it (see _conv_simd_gen.INNER)
-_INNER = dict(NJIT_OPTS, cache=False)
 
 KB = 6  # output channels per micro-tile (register block)
 PACK_CH = 8  # input channels per weight-pack step (PACK_CH * KB = 48: whole vectors)
@@ -579,6 +579,7 @@ def _pack_block(wf, kg, kk_size, dofs, cg, g, cb, dst, base):
                     dst[numba.uint64(d + kk)] = 0
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _pack(wf, kg, kk_size, wp, dofs, blk, ncob, cg, groups):
     """Whole packed weight: block (g, cb) at ``wp[(g*ncob + cb)*blk:]``, see :func:`_pack_block`."""
@@ -586,10 +587,27 @@ def _pack(wf, kg, kk_size, wp, dofs, blk, ncob, cg, groups):
         _pack_block(wf, kg, kk_size, dofs, cg, gc // ncob, gc % ncob, wp, gc * blk)
 
 
+def _task_sig(dt):
+    """Numba signature of :func:`_tconv_task` for dtype ``dt``, as :func:`_tconv` calls it."""
+    from numba import from_dtype, types
+
+    d = from_dtype(np.dtype(dt))
+    i8 = types.int64
+    a1, a5 = types.Array(d, 1, "C"), types.Array(d, 5, "C")
+    l1, l2 = types.Array(i8, 1, "C"), types.Array(i8, 2, "C")
+    return types.none(i8, a5, a1, i8, l1, a1, types.boolean, a1, a5, i8, i8, i8,
+                      l1, l2, l1, l2, l1, l2, l1, i8, i8, i8, i8, i8, i8)
+
+
+_as_task = function_at(_task_sig)
+
+
+@entry
 @njit(parallel=True, **NJIT_OPTS)
-def _tconv(x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, ntd, offd, nth, offh,
-           ntw, offw, wofs, blk, ncob, groups, cbt, rbq, V):
-    """Every task of the call, in parallel (see :func:`_tconv_task`).
+def _tconv(taddr, x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, ntd, offd, nth,
+           offh, ntw, offw, wofs, blk, ncob, groups, cbt, rbq, V):
+    """Every task of the call, in parallel (see :func:`_tconv_task`, called at
+    ``taddr``: :class:`Launch`).
 
     The parallel loop body is one call: the parfor passes and its outlined gufunc
     then type and optimise a one-line body instead of the task's ~100 lines
@@ -601,14 +619,22 @@ def _tconv(x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, ntd, offd, 
     ntb = (ncob + cbt - 1) // cbt
     nqb = (qh_max + rbq - 1) // rbq
     ntask = N * groups * ntb * OD * nqb
+    task_fn = _as_task(taddr, x)
     for task in prange(ntask):
-        # np.int64: the parfor types task as int64 here and uint64 in its gufunc,
-        # which would compile _tconv_task twice
-        _tconv_task(np.int64(task), x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw,
-                    ntd, offd, nth, offh, ntw, offw, wofs, blk, ncob, groups, cbt, rbq, V)
+        # np.int64: the parfor types task as int64 here and uint64 in its gufunc
+        task_fn(np.int64(task), x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw,
+                ntd, offd, nth, offh, ntw, offw, wofs, blk, ncob, groups, cbt, rbq, V)
 
 
-@njit(**_INNER)
+class Launch(TaskLaunch):
+    """:func:`_tconv` with the address of :func:`_tconv_task` (its code is not
+    linked into the parfor: cold compile of the transposed family @@ s)."""
+
+    signature = staticmethod(_task_sig)
+
+
+@entry
+@njit(**NJIT_OPTS)
 def _tconv_task(task, x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, ntd, offd,
                 nth, offh, ntw, offw, wofs, blk, ncob, groups, cbt, rbq, V):
     """Task ``task`` of :func:`_tconv`: output-depth plane ``od``, a block of output
@@ -742,6 +768,9 @@ def _tconv_task(task, x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, 
 # --------------------------------------------------------------------------
 
 
+_TCONV = Launch(_tconv, _tconv_task)
+
+
 def _to3(v, nd, fill=1):
     return (fill,) * (3 - nd) + tuple(v)
 
@@ -770,6 +799,10 @@ def phase_taps(k, s, p, d):
         fillv = t[0][1] if t else (p + r) // s
         toff[r, len(t):] = fillv
     return cnt, tk, toff
+
+
+def _writeable(a):
+    return a if a.flags.writeable else a.copy()
 
 
 def _bias(b, k, dtype):
@@ -1017,14 +1050,16 @@ def _run(p, x, w, b, out):
         return out
     dtype = p.dtype
     x5s, o5s, kk, kg, cg, dofs, blk, ncob, local_pack, args = _plan(p, num_threads())
-    xc = np.ascontiguousarray(x, dtype=dtype)
-    wc = np.ascontiguousarray(w, dtype=dtype)
-    bc = _bias(b, p.out_channels, dtype)
+    # read-only operands are copied: the task function is typed for writeable arrays
+    # (_task_sig), and a read-only array is another Numba type, another compilation
+    xc = _writeable(np.ascontiguousarray(x, dtype=dtype))
+    wc = _writeable(np.ascontiguousarray(w, dtype=dtype))
+    bc = _writeable(_bias(b, p.out_channels, dtype))
     wf = wc.reshape(-1)
     if local_pack:
         wp = np.zeros(1, dtype)
     else:
         wp = np.empty(p.groups * ncob * blk + 16, dtype)
         _pack(wf, kg, kk, wp, dofs, blk, ncob, cg, p.groups)
-    _tconv(xc.reshape(x5s), wf, kk, dofs, wp, local_pack, bc, out.reshape(o5s), *args)
+    _TCONV(xc.reshape(x5s), wf, kk, dofs, wp, local_pack, bc, out.reshape(o5s), *args)
     return out

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._common import NJIT_OPTS, num_threads, split_blocks
+from ._common import NJIT_OPTS, entry, num_threads, split_blocks
 from .._tables import tables  # plain-NumPy tables, shared with _cuda
 
 
@@ -110,6 +110,7 @@ def _hrow(src, c, idw, ww, f2, ilo, ihi, w2):
                              + sb[k + 2] * d2[k] + sb[k + 3] * d3[k])
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _interp_sep(x, out, idd, wd, idh, wh, idw, ww, f2, ilo, ihi, w2, rb):
     P, D, H, W = x.shape
@@ -188,6 +189,7 @@ def _interp_sep(x, out, idd, wd, idh, wh, idw, ww, f2, ilo, ihi, w2, rb):
 # vertical blend worse (4.3 vs 2.5 ms measured for (8, 64, 64, 64) x2).
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _interp2d_t2(x, out, idh, wh, idw, ww, f2, ilo, ihi, w2, rb):
     """2-D, two vertical taps (bilinear)."""
@@ -217,6 +219,7 @@ def _interp2d_t2(x, out, idh, wh, idw, ww, f2, ilo, ihi, w2, rb):
                 dst[ox] = c0[ox] * a0 + c1[ox] * a1
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _interp2d_t4(x, out, idh, wh, idw, ww, f2, ilo, ihi, w2, rb):
     """2-D, four vertical taps (bicubic)."""
@@ -250,6 +253,7 @@ def _interp2d_t4(x, out, idh, wh, idw, ww, f2, ilo, ihi, w2, rb):
                 dst[ox] = c0[ox] * a0 + c1[ox] * a1 + c2[ox] * a2 + c3[ox] * a3
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _interp1d(x, out, idw, ww, f2, ilo, ihi, w2, rb):
     """1-D (linear): rows are independent; the horizontal pass writes the output."""
@@ -263,6 +267,7 @@ def _interp1d(x, out, idw, ww, f2, ilo, ihi, w2, rb):
             _hrow(x[p, r], out[p, r], idw, ww, f2, ilo, ihi, w2)
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _nearest(x, out, idd, idh, idw, f2, ilo, ihi, rb):
     P, D, H, W = x.shape

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._common import NJIT_OPTS, num_threads, split_blocks
+from ._common import NJIT_OPTS, entry, num_threads, split_blocks
 from .._tables import _avg_divisors, _adaptive_tables  # noqa: F401  (plain-NumPy tables shared with _cuda)
 
 
@@ -71,6 +71,7 @@ def _hcopy(v, dst, sw):
             dst[ox] = v[ox * sw]
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _max_sep(x, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, rb):
     # plain max plus a NaN flag per output row; a flagged row is recomputed
@@ -143,6 +144,7 @@ def _max_sep(x, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, rb):
                     break
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _max_3x3(x, out, sh, sw, ph, pw, rb):
     # x (P, H, W), out (P, OH, OW); 3x3 window, no dilation, ph, pw <= 1.
@@ -196,6 +198,7 @@ def _max_3x3(x, out, sh, sw, ph, pw, rb):
                     dst[ox] = _fmax(v[i + 2], _fmax(v[i + 1], v[i]))
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _avg_sep(x, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, divd, divh, divw, rb):
     P, D, H, W = x.shape
@@ -249,6 +252,7 @@ def _avg_sep(x, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, divd, divh, divw, rb):
                 dst[ox] = dst[ox] / (dr * divw[ox])
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _avg_3x3(x, out, sh, sw, ph, pw, divh, divw, rb):
     # x (P, H, W), out (P, OH, OW); 3x3 window, ph, pw <= 1
@@ -282,6 +286,7 @@ def _avg_3x3(x, out, sh, sw, ph, pw, divh, divw, rb):
                     dst[ox] = (v[i] + v[i + 1] + v[i + 2]) / (dr * divw[ox])
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _max_idx_sep(x, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, rb):
     """Values and indices, separable; only for windows with an in-bounds tap on every axis.
@@ -355,6 +360,7 @@ def _max_idx_sep(x, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, rb
                 irow[ox] = mi
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _max_idx(x, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
     P, D, H, W = x.shape
@@ -394,6 +400,7 @@ def _max_idx(x, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
             irow[ox] = best
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _adaptive_avg(x, out, hs, he, ws, we):
     P, H, W = x.shape
@@ -416,6 +423,7 @@ def _adaptive_avg(x, out, hs, he, ws, we):
             dst[ox] = s / kh / out.dtype.type(w1 - w0)
 
 
+@entry
 @njit(parallel=True, **NJIT_OPTS)
 def _adaptive_max(x, out, idx, hs, he, ws, we, want_idx):
     P, H, W = x.shape

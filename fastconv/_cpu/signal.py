@@ -53,7 +53,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._common import NJIT_OPTS, num_threads, split_blocks
+from ._common import NJIT_OPTS, entry, num_threads, split_blocks
 from ._simd import lanes, vadd, vfma, vload, vmul, vprefetch, vsplat, vstore
 from .._tables import _ext_map  # noqa: F401  (plain-NumPy tables shared with _cuda)
 
@@ -142,6 +142,7 @@ def _row_acc(xr, kr, acc, a0, n, off):
             a[t] += k0 * s0[t]
 
 
+@entry
 @njit(parallel=True, **_FAST)
 def _corr1d(x, k, out, off, blk):
     """out[o] = sum_j x[o + off + j] * k[j]; parallel over blocks of ``blk`` outputs."""
@@ -155,6 +156,7 @@ def _corr1d(x, k, out, off, blk):
         _row_acc(x, k, seg, s, e - s, off)
 
 
+@entry
 @njit(parallel=True, **_FAST)
 def _corr3(x, k, out, off0, off1, off2, lo0, hi0, lo1, hi1, lo2, hi2, rb):
     """out[lo:hi] (3-D region) of the zero-extended correlation; parallel over row blocks."""
@@ -180,6 +182,7 @@ def _corr3(x, k, out, off0, off1, off2, lo0, hi0, lo1, hi1, lo2, hi2, rb):
                     _row_acc(x[i0, i1], k[j0, j1], acc, lo2, n2, off2)
 
 
+@entry
 @njit(parallel=True, **_FAST)
 def _corr2d_mapped(x, k, out, map0, map1, fill, rb):
     """2-D correlation of the extended input: padded row p of axis a reads x via map_a[p]
@@ -290,6 +293,7 @@ def _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1, tmp):
                 orow[o1 + 3] = a3
 
 
+@entry
 @njit(parallel=True, **_FAST)
 def _fused3x3(x, k, out, off0, off1, r0, r1, c0, c1, rb, map0, map1, fill):
     """3x3 real correlation, every output row.  Interior pixels: explicit
@@ -393,6 +397,7 @@ def _fused3x3(x, k, out, off0, off1, r0, r1, c0, c1, rb, map0, map1, fill):
             _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1, tmp)
 
 
+@entry
 @njit(parallel=True, **_FAST)
 def _fused5x5(x, k, out, off0, off1, r0, r1, c0, c1, rb, map0, map1, fill):
     """5x5 real correlation, every output row.  Interior pixels: explicit
@@ -573,6 +578,7 @@ def _fused5x5(x, k, out, off0, off1, r0, r1, c0, c1, rb, map0, map1, fill):
             _border_cols(x, k, orow, o0, map0, map1, fv, c0, c1, tmp)
 
 
+@entry
 @njit(parallel=True, **_FAST)
 def _fused7x7(x, k, out, off0, off1, r0, r1, c0, c1, rb, map0, map1, fill):
     """7x7 real correlation, every output row.  Interior pixels: explicit
