@@ -65,8 +65,9 @@ from numba import get_thread_id, njit, prange
 from ._common import NJIT_OPTS, entry
 from .conv_simd import Launch, _as_tasks, pack_block
 from ._simd import (
-    lanes, vbroadcast, veven, vfma, vgather, vload, vload_bits, vload_masked, vodd, vprefetch,
-    vstore, vstore_lanes, vstore_masked, vzeros,
+    lanes, vbroadcast, vcol_store_lanes, veven, vgather, vload, vload_bits, vload_masked, vodd,
+    vprefetch, vstore, vstore_masked, vtile, vtile_masked, vtile_pack, vtile_pack_masked,
+    vtile_store, vzeros,
 )
 
 # Functions called only from the parallel drivers are not cached themselves: a
@@ -93,30 +94,20 @@ ARGS = ("xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride, toff, nta
         "qa, qb, rp, OW, nr, obase0, ocs, pk, tm")
 
 
-def _loads(e, ind, nv, src, base, masked=False):
-    """x0 .. x{NV-1} = the NV vectors at src[base:] (``masked``: the first ``nl`` lanes
-    only, the others 0 and not read)."""
-    for v in range(nv):
-        off = f" + {v} * L" if v else ""
-        if masked:
-            e(f"{ind}x{v} = vload_masked({src}, {base}{off}, nl{off.replace('+', '-')})")
-        else:
-            e(f"{ind}x{v} = vload({src}, {base}{off})")
+def _tile(e, ind, src, base, w, ws, masked=False, pack=False):
+    """One step of the register tile ``acc`` (``acc[v][j]``, see fastconv._cpu._simd):
+    the NV vectors at ``src[base:]`` (``masked``: the first ``nl`` lanes only, the
+    others 0 and not read; ``pack``: also stored to ``pk[pb:]``) times the KB weights
+    ``wp[w + j * ws]``, one intrinsic call (Numba types and lowers it once instead of
+    the ~35 calls of its loads, broadcasts and FMAs)."""
+    n = ", nl" if masked else ""
+    pk = ", pk, pb" if pack else ""
+    fn = "vtile" + ("_pack" if pack else "") + ("_masked" if masked else "")
+    e(f"{ind}acc = {fn}(acc, {src}, {base}{n}{pk}, wp, {w}, {ws})")
 
 
-def _fmas(e, ind, kb, nv, wbase, off=None, raw=False):
-    """a[j][v] += broadcast(wp[wbase + off + j]) * x[v] for the KB x NV accumulators
-    (``off`` an int folded into the constant, or None).  ``raw``: the weights as the
-    user gave them, channel j of the block ``cj{j} = j * CT`` further on (``off``
-    then counts elements of one channel's row)."""
-    for j in range(kb):
-        if raw:
-            at = f"{wbase}{' + ' + str(off) if off else ''}{' + cj' + str(j) if j else ''}"
-            e(f"{ind}w = vbroadcast(wp, {at})")
-        else:
-            e(f"{ind}w = vbroadcast(wp, {wbase} + {j if off is None else off + j})")
-        for v in range(nv):
-            e(f"{ind}a{j}_{v} = vfma(w, x{v}, a{j}_{v})")
+def _plus(expr, off):
+    return f"{expr} + {off}" if off else expr
 
 
 def _pw_loop(e, kb, nv, ind, pf, src="xs", stride="cstride", pack=False, unroll=1,
@@ -131,12 +122,8 @@ def _pw_loop(e, kb, nv, ind, pf, src="xs", stride="cstride", pack=False, unroll=
         sh = f" + {u} * {stride}" if u else ""
         for at in pf:
             e(f"{ind2}vprefetch(xs, {at})")
-        _loads(e, ind2, nv, src, f"xb{sh}", masked)
-        if pack:
-            for v in range(nv):
-                off = f" + {v} * L" if v else ""
-                e(f"{ind2}vstore(pk, pb{off}, x{v})")
-        _fmas(e, ind2, kb, nv, "wb", u if raw else u * kb, raw)
+        _tile(e, ind2, src, f"xb{sh}", _plus("wb", u if raw else u * kb), "CT" if raw else 1,
+              masked, pack)
 
     assert unroll == 1 or not (pf or pack)
     e(f"{ind}for c in range(Cg // {unroll}):" if unroll > 1 else f"{ind}for c in range(Cg):")
@@ -178,11 +165,7 @@ def _taps(e, kb, nv, kw, tail, raw):
         taps = [("xk", 0)]
         ind = "            "
     for xk, off in taps:
-        _loads(e, ind, nv, "xs", xk, tail)
-        if raw:
-            _fmas(e, ind, kb, nv, "wb", off, raw=True)
-        else:
-            _fmas(e, ind, kb, nv, f"wb + {off}" if kw else "wb")
+        _tile(e, ind, "xs", xk, _plus("wb", off), "CT" if raw else 1, tail)
 
 
 def gen_micro(kb, nv, kw, tail=False, raw=False):
@@ -230,8 +213,6 @@ def gen_micro(kb, nv, kw, tail=False, raw=False):
     a(f"    T = {nv} * L")
     if raw:
         a(f"    CT = wblk // {kb}")
-        for j in range(1, kb):
-            a(f"    cj{j} = {j} * CT")
     else:
         a(f"    wcs = ntap * KW * {kb}")
     if not pwr:  # the 1x1 loop prefetches PFC channels ahead instead
@@ -262,10 +243,8 @@ def gen_micro(kb, nv, kw, tail=False, raw=False):
     e("xoff = xbase + q0")
     if tail:
         e("nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)")
-    for j in range(kb):
-        e(f"a{j}_0 = vbroadcast(bp, boff + {j})")
-        for v in range(1, nv):
-            e(f"a{j}_{v} = a{j}_0")
+    e("bb = (" + ", ".join(f"vbroadcast(bp, boff + {j})" for j in range(kb)) + ")")
+    e("acc = (" + "bb, " * nv + ")  # acc[v][j]: vector v of output channel j")
     if not pwr:
         e("cl0 = 0")
     if pwr:  # unpacked weights serve 1x1 kernels only: K-block-major, no tap loop
@@ -296,11 +275,7 @@ def gen_micro(kb, nv, kw, tail=False, raw=False):
     if pw or pwr:
         e("if rp == OW and nk == " + str(kb) + " and q0 + T <= nr * OW:")
         e("    # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores")
-        e("    o = obase + q0")
-        for j in range(kb):
-            for v in range(nv):
-                off = f" + {v} * L" if v else ""
-                e(f"    vstore(of, o + {j} * ocs{off}, a{j}_{v})")
+        e("    vtile_store(of, obase + q0, ocs, acc)")
         e("    continue")
     e("# virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the")
     e("# row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q")
@@ -316,10 +291,7 @@ def gen_micro(kb, nv, kw, tail=False, raw=False):
         e("    lo = max(0, s)")
         e("    hi = min(L, s + OW)")
         e("    if hi > lo:")
-        e("        o = obase + r * OW - s")
-        for j in range(kb):
-            e(f"        if {j} < nk:")
-            e(f"            vstore_lanes(of, o + {j} * ocs, a{j}_{v}, lo, hi)")
+        e(f"        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[{v}], nk, lo, hi)")
         e("    r += 1")
         e("    s += rp")
     L.extend(ind0 + "    " + ln for ln in b)

@@ -10,7 +10,8 @@ from fastconv._cpu import _simd
 from fastconv._cpu._simd import (
     lanes, vadd, vbroadcast, veven, vfma, vgather, vget, vhsum, vload, vload_bits, vload_lanes,
     vload_masked, vmul, vodd, vprefetch, vsplat, vstore, vstore_lanes, vstore_masked, vzeros,
-    vzip_hi, vzip_lo,
+    vzip_hi, vzip_lo, vcol_store_lanes, vtile, vtile_masked, vtile_pack, vtile_pack_masked,
+    vtile_store,
 )
 
 DTYPES = [np.float32, np.float64]
@@ -285,6 +286,58 @@ def test_axpy_any_length(dt, n, rng):
     np.testing.assert_array_equal(y, exp)
 
 
+@njit(cache=True)
+def _tile_steps(xs, wp, bp, n, pk, out, col, nk, lo, hi):
+    # a 2-channel x 3-vector tile: one step of each kind, then both stores
+    L = lanes(xs)
+    b = (vbroadcast(bp, 0), vbroadcast(bp, 1))
+    acc = (b, b, b)
+    acc = vtile(acc, xs, 0, wp, 0, 3)  # weights wp[0], wp[3]
+    acc = vtile_masked(acc, xs, 1, n, wp, 1, 3)  # wp[1], wp[4]
+    acc = vtile_pack(acc, xs, 2, pk, 0, wp, 6, 1)  # wp[6], wp[7]
+    acc = vtile_pack_masked(acc, xs, 3, n, pk, 3 * L, wp, 8, 1)  # wp[8], wp[9]
+    vtile_store(out, 0, 3 * L, acc)
+    vcol_store_lanes(col, 0, L, acc[1], nk, lo, hi)
+
+
+def _tile_reference(xs, wp, bp, n, L):
+    """acc[v][j] of :func:`_tile_steps` in float64, and the two packed copies."""
+    def x(at, masked):
+        v = xs[at:at + 3 * L].astype(np.float64)
+        return np.where(np.arange(3 * L) < n, v, 0) if masked else v
+
+    acc = np.empty((3, 2, L))
+    acc[:, 0], acc[:, 1] = bp[0], bp[1]
+    steps = [(x(0, False), 0, 3), (x(1, True), 1, 3), (x(2, False), 6, 1), (x(3, True), 8, 1)]
+    for xv, wb, ws in steps:
+        for j in range(2):
+            acc[:, j] += float(wp[wb + j * ws]) * xv.reshape(3, L)
+    return acc, steps[2][0], steps[3][0]
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("n", [0, 1, 16, 19, 48])
+def test_register_tile(dt, n, rng):
+    """vtile* step a 2 x 3 tile (strided and packed weights, masked loads, packing),
+    vtile_store writes it whole and vcol_store_lanes one vector of it per channel."""
+    L = 64 // np.dtype(dt).itemsize
+    n = min(n, 3 * L)
+    xs = rng.standard_normal(3 * L + 3).astype(dt)
+    wp, bp = rng.standard_normal(10).astype(dt), rng.standard_normal(2).astype(dt)
+    pk = np.full(6 * L, np.nan, dt)
+    out = np.full(6 * L, np.nan, dt)
+    col = np.full(2 * L, np.nan, dt)
+    _tile_steps(xs, wp, bp, n, pk, out, col, 1, 2, 7)
+    acc, pk0, pk1 = _tile_reference(xs, wp, bp, n, L)
+    tol = 8 * np.finfo(dt).eps * (1 + np.abs(acc).max())
+    # out: channel j's three vectors at j * 3L
+    np.testing.assert_allclose(out, acc.transpose(1, 0, 2).reshape(-1), rtol=0, atol=tol)
+    np.testing.assert_array_equal(pk, np.concatenate([pk0, pk1]).astype(dt))
+    exp_col = np.full(2 * L, np.nan)
+    exp_col[2:7] = acc[1, 0, 2:7]  # nk = 1: channel 1 untouched
+    np.testing.assert_allclose(col, exp_col, rtol=0, atol=tol)
+
+
 def test_rejects_bad_types():
     from numba.core.errors import TypingError
 
@@ -296,3 +349,11 @@ def test_rejects_bad_types():
         bad(np.zeros(4, np.int32))
     with pytest.raises(TypingError):
         bad(np.zeros((4, 4), np.float32))
+
+    @njit
+    def bad_tile(a, w):
+        acc = ((vzeros(w),),)  # a float64 tile stepped with float32 input
+        return vtile(acc, a, 0, w, 0, 1)
+
+    with pytest.raises(TypingError):
+        bad_tile(np.zeros(32, np.float32), np.zeros(32, np.float64))

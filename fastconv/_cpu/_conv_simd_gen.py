@@ -11,8 +11,9 @@ from numba import get_thread_id, njit, prange
 from ._common import NJIT_OPTS, entry
 from .conv_simd import Launch, _as_tasks, pack_block
 from ._simd import (
-    lanes, vbroadcast, veven, vfma, vgather, vload, vload_bits, vload_masked, vodd, vprefetch,
-    vstore, vstore_lanes, vstore_masked, vzeros,
+    lanes, vbroadcast, vcol_store_lanes, veven, vgather, vload, vload_bits, vload_masked, vodd,
+    vprefetch, vstore, vstore_masked, vtile, vtile_masked, vtile_pack, vtile_pack_masked,
+    vtile_store, vzeros,
 )
 
 # Functions called only from the parallel drivers are not cached themselves: a
@@ -330,30 +331,8 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             obase = obase0 + kbi * 8 * ocs
             for q0 in range(qo, min(qb, qo + step), T):
                 xoff = xbase + q0
-                a0_0 = vbroadcast(bp, boff + 0)
-                a0_1 = a0_0
-                a0_2 = a0_0
-                a1_0 = vbroadcast(bp, boff + 1)
-                a1_1 = a1_0
-                a1_2 = a1_0
-                a2_0 = vbroadcast(bp, boff + 2)
-                a2_1 = a2_0
-                a2_2 = a2_0
-                a3_0 = vbroadcast(bp, boff + 3)
-                a3_1 = a3_0
-                a3_2 = a3_0
-                a4_0 = vbroadcast(bp, boff + 4)
-                a4_1 = a4_0
-                a4_2 = a4_0
-                a5_0 = vbroadcast(bp, boff + 5)
-                a5_1 = a5_0
-                a5_2 = a5_0
-                a6_0 = vbroadcast(bp, boff + 6)
-                a6_1 = a6_0
-                a6_2 = a6_0
-                a7_0 = vbroadcast(bp, boff + 7)
-                a7_1 = a7_0
-                a7_2 = a7_0
+                bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+                acc = (bb, bb, bb, )  # acc[v][j]: vector v of output channel j
                 cl0 = 0
                 if ntap == 1:
                     xb = xoff + toff[0]
@@ -364,41 +343,7 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                             vprefetch(xs, xb + pfo)
                             vprefetch(xs, xb + pfo + 1 * L)
                             vprefetch(xs, xb + pfo + 2 * L)
-                            x0 = vload(xs, xb)
-                            x1 = vload(xs, xb + 1 * L)
-                            x2 = vload(xs, xb + 2 * L)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            a0_2 = vfma(w, x2, a0_2)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            a1_2 = vfma(w, x2, a1_2)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            a2_2 = vfma(w, x2, a2_2)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            a3_2 = vfma(w, x2, a3_2)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            a4_1 = vfma(w, x1, a4_1)
-                            a4_2 = vfma(w, x2, a4_2)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            a5_1 = vfma(w, x1, a5_1)
-                            a5_2 = vfma(w, x2, a5_2)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            a6_1 = vfma(w, x1, a6_1)
-                            a6_2 = vfma(w, x2, a6_2)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
-                            a7_1 = vfma(w, x1, a7_1)
-                            a7_2 = vfma(w, x2, a7_2)
+                            acc = vtile(acc, xs, xb, wp, wb, 1)
                             xb += cstride
                             wb += 8
                     elif kbi == kb0:  # first K-block of the tile: also pack its input to pk
@@ -408,158 +353,19 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                             vprefetch(xs, xb + pfo)
                             vprefetch(xs, xb + pfo + 1 * L)
                             vprefetch(xs, xb + pfo + 2 * L)
-                            x0 = vload(xs, xb)
-                            x1 = vload(xs, xb + 1 * L)
-                            x2 = vload(xs, xb + 2 * L)
-                            vstore(pk, pb, x0)
-                            vstore(pk, pb + 1 * L, x1)
-                            vstore(pk, pb + 2 * L, x2)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            a0_2 = vfma(w, x2, a0_2)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            a1_2 = vfma(w, x2, a1_2)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            a2_2 = vfma(w, x2, a2_2)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            a3_2 = vfma(w, x2, a3_2)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            a4_1 = vfma(w, x1, a4_1)
-                            a4_2 = vfma(w, x2, a4_2)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            a5_1 = vfma(w, x1, a5_1)
-                            a5_2 = vfma(w, x2, a5_2)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            a6_1 = vfma(w, x1, a6_1)
-                            a6_2 = vfma(w, x2, a6_2)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
-                            a7_1 = vfma(w, x1, a7_1)
-                            a7_2 = vfma(w, x2, a7_2)
+                            acc = vtile_pack(acc, xs, xb, pk, pb, wp, wb, 1)
                             xb += cstride
                             pb += T
                             wb += 8
                     else:  # the packed tile: contiguous, streams from L1/L2; two channels per trip
                         xb = 0  # (4-10 % faster than one for 1x1 at 28x28 and 56x56, fp32 and fp64)
                         for c in range(Cg // 2):
-                            x0 = vload(pk, xb)
-                            x1 = vload(pk, xb + 1 * L)
-                            x2 = vload(pk, xb + 2 * L)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            a0_2 = vfma(w, x2, a0_2)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            a1_2 = vfma(w, x2, a1_2)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            a2_2 = vfma(w, x2, a2_2)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            a3_2 = vfma(w, x2, a3_2)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            a4_1 = vfma(w, x1, a4_1)
-                            a4_2 = vfma(w, x2, a4_2)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            a5_1 = vfma(w, x1, a5_1)
-                            a5_2 = vfma(w, x2, a5_2)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            a6_1 = vfma(w, x1, a6_1)
-                            a6_2 = vfma(w, x2, a6_2)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
-                            a7_1 = vfma(w, x1, a7_1)
-                            a7_2 = vfma(w, x2, a7_2)
-                            x0 = vload(pk, xb + 1 * T)
-                            x1 = vload(pk, xb + 1 * T + 1 * L)
-                            x2 = vload(pk, xb + 1 * T + 2 * L)
-                            w = vbroadcast(wp, wb + 8)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            a0_2 = vfma(w, x2, a0_2)
-                            w = vbroadcast(wp, wb + 9)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            a1_2 = vfma(w, x2, a1_2)
-                            w = vbroadcast(wp, wb + 10)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            a2_2 = vfma(w, x2, a2_2)
-                            w = vbroadcast(wp, wb + 11)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            a3_2 = vfma(w, x2, a3_2)
-                            w = vbroadcast(wp, wb + 12)
-                            a4_0 = vfma(w, x0, a4_0)
-                            a4_1 = vfma(w, x1, a4_1)
-                            a4_2 = vfma(w, x2, a4_2)
-                            w = vbroadcast(wp, wb + 13)
-                            a5_0 = vfma(w, x0, a5_0)
-                            a5_1 = vfma(w, x1, a5_1)
-                            a5_2 = vfma(w, x2, a5_2)
-                            w = vbroadcast(wp, wb + 14)
-                            a6_0 = vfma(w, x0, a6_0)
-                            a6_1 = vfma(w, x1, a6_1)
-                            a6_2 = vfma(w, x2, a6_2)
-                            w = vbroadcast(wp, wb + 15)
-                            a7_0 = vfma(w, x0, a7_0)
-                            a7_1 = vfma(w, x1, a7_1)
-                            a7_2 = vfma(w, x2, a7_2)
+                            acc = vtile(acc, pk, xb, wp, wb, 1)
+                            acc = vtile(acc, pk, xb + 1 * T, wp, wb + 8, 1)
                             xb += 2 * T
                             wb += 16
                         for c in range(Cg % 2):
-                            x0 = vload(pk, xb)
-                            x1 = vload(pk, xb + 1 * L)
-                            x2 = vload(pk, xb + 2 * L)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            a0_2 = vfma(w, x2, a0_2)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            a1_2 = vfma(w, x2, a1_2)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            a2_2 = vfma(w, x2, a2_2)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            a3_2 = vfma(w, x2, a3_2)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            a4_1 = vfma(w, x1, a4_1)
-                            a4_2 = vfma(w, x2, a4_2)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            a5_1 = vfma(w, x1, a5_1)
-                            a5_2 = vfma(w, x2, a5_2)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            a6_1 = vfma(w, x1, a6_1)
-                            a6_2 = vfma(w, x2, a6_2)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
-                            a7_1 = vfma(w, x1, a7_1)
-                            a7_2 = vfma(w, x2, a7_2)
+                            acc = vtile(acc, pk, xb, wp, wb, 1)
                             xb += T
                             wb += 8
                     cl0 = Cg  # done; skip the general loop
@@ -575,68 +381,10 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                             vprefetch(xs, xb + pfd + 2 * L)
                             vprefetch(xs, xb + pfd + 3 * L)
                         wb = wc + t * 8
-                        x0 = vload(xs, xb + ko0)
-                        x1 = vload(xs, xb + ko0 + 1 * L)
-                        x2 = vload(xs, xb + ko0 + 2 * L)
-                        w = vbroadcast(wp, wb + 0 + 0)
-                        a0_0 = vfma(w, x0, a0_0)
-                        a0_1 = vfma(w, x1, a0_1)
-                        a0_2 = vfma(w, x2, a0_2)
-                        w = vbroadcast(wp, wb + 0 + 1)
-                        a1_0 = vfma(w, x0, a1_0)
-                        a1_1 = vfma(w, x1, a1_1)
-                        a1_2 = vfma(w, x2, a1_2)
-                        w = vbroadcast(wp, wb + 0 + 2)
-                        a2_0 = vfma(w, x0, a2_0)
-                        a2_1 = vfma(w, x1, a2_1)
-                        a2_2 = vfma(w, x2, a2_2)
-                        w = vbroadcast(wp, wb + 0 + 3)
-                        a3_0 = vfma(w, x0, a3_0)
-                        a3_1 = vfma(w, x1, a3_1)
-                        a3_2 = vfma(w, x2, a3_2)
-                        w = vbroadcast(wp, wb + 0 + 4)
-                        a4_0 = vfma(w, x0, a4_0)
-                        a4_1 = vfma(w, x1, a4_1)
-                        a4_2 = vfma(w, x2, a4_2)
-                        w = vbroadcast(wp, wb + 0 + 5)
-                        a5_0 = vfma(w, x0, a5_0)
-                        a5_1 = vfma(w, x1, a5_1)
-                        a5_2 = vfma(w, x2, a5_2)
-                        w = vbroadcast(wp, wb + 0 + 6)
-                        a6_0 = vfma(w, x0, a6_0)
-                        a6_1 = vfma(w, x1, a6_1)
-                        a6_2 = vfma(w, x2, a6_2)
-                        w = vbroadcast(wp, wb + 0 + 7)
-                        a7_0 = vfma(w, x0, a7_0)
-                        a7_1 = vfma(w, x1, a7_1)
-                        a7_2 = vfma(w, x2, a7_2)
+                        acc = vtile(acc, xs, xb + ko0, wp, wb, 1)
                 if rp == OW and nk == 8 and q0 + T <= nr * OW:
                     # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
-                    o = obase + q0
-                    vstore(of, o + 0 * ocs, a0_0)
-                    vstore(of, o + 0 * ocs + 1 * L, a0_1)
-                    vstore(of, o + 0 * ocs + 2 * L, a0_2)
-                    vstore(of, o + 1 * ocs, a1_0)
-                    vstore(of, o + 1 * ocs + 1 * L, a1_1)
-                    vstore(of, o + 1 * ocs + 2 * L, a1_2)
-                    vstore(of, o + 2 * ocs, a2_0)
-                    vstore(of, o + 2 * ocs + 1 * L, a2_1)
-                    vstore(of, o + 2 * ocs + 2 * L, a2_2)
-                    vstore(of, o + 3 * ocs, a3_0)
-                    vstore(of, o + 3 * ocs + 1 * L, a3_1)
-                    vstore(of, o + 3 * ocs + 2 * L, a3_2)
-                    vstore(of, o + 4 * ocs, a4_0)
-                    vstore(of, o + 4 * ocs + 1 * L, a4_1)
-                    vstore(of, o + 4 * ocs + 2 * L, a4_2)
-                    vstore(of, o + 5 * ocs, a5_0)
-                    vstore(of, o + 5 * ocs + 1 * L, a5_1)
-                    vstore(of, o + 5 * ocs + 2 * L, a5_2)
-                    vstore(of, o + 6 * ocs, a6_0)
-                    vstore(of, o + 6 * ocs + 1 * L, a6_1)
-                    vstore(of, o + 6 * ocs + 2 * L, a6_2)
-                    vstore(of, o + 7 * ocs, a7_0)
-                    vstore(of, o + 7 * ocs + 1 * L, a7_1)
-                    vstore(of, o + 7 * ocs + 2 * L, a7_2)
+                    vtile_store(of, obase + q0, ocs, acc)
                     continue
                 # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
                 # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
@@ -651,23 +399,7 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     lo = max(0, s)
                     hi = min(L, s + OW)
                     if hi > lo:
-                        o = obase + r * OW - s
-                        if 0 < nk:
-                            vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                        if 1 < nk:
-                            vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                        if 2 < nk:
-                            vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                        if 3 < nk:
-                            vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                        if 4 < nk:
-                            vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                        if 5 < nk:
-                            vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                        if 6 < nk:
-                            vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                        if 7 < nk:
-                            vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                     r += 1
                     s += rp
                 r = r0
@@ -679,23 +411,7 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     lo = max(0, s)
                     hi = min(L, s + OW)
                     if hi > lo:
-                        o = obase + r * OW - s
-                        if 0 < nk:
-                            vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                        if 1 < nk:
-                            vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                        if 2 < nk:
-                            vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                        if 3 < nk:
-                            vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                        if 4 < nk:
-                            vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                        if 5 < nk:
-                            vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                        if 6 < nk:
-                            vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                        if 7 < nk:
-                            vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                     r += 1
                     s += rp
                 r = r0
@@ -707,23 +423,7 @@ def _mk_kb8_nv3_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     lo = max(0, s)
                     hi = min(L, s + OW)
                     if hi > lo:
-                        o = obase + r * OW - s
-                        if 0 < nk:
-                            vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                        if 1 < nk:
-                            vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                        if 2 < nk:
-                            vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                        if 3 < nk:
-                            vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                        if 4 < nk:
-                            vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                        if 5 < nk:
-                            vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                        if 6 < nk:
-                            vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                        if 7 < nk:
-                            vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[2], nk, lo, hi)
                     r += 1
                     s += rp
 
@@ -753,30 +453,8 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
         obase = obase0 + kbi * 8 * ocs
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a0_2 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a1_2 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a2_2 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a3_2 = a3_0
-            a4_0 = vbroadcast(bp, boff + 4)
-            a4_1 = a4_0
-            a4_2 = a4_0
-            a5_0 = vbroadcast(bp, boff + 5)
-            a5_1 = a5_0
-            a5_2 = a5_0
-            a6_0 = vbroadcast(bp, boff + 6)
-            a6_1 = a6_0
-            a6_2 = a6_0
-            a7_0 = vbroadcast(bp, boff + 7)
-            a7_1 = a7_0
-            a7_2 = a7_0
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, bb, bb, )  # acc[v][j]: vector v of output channel j
             cl0 = 0
             for c in range(cl0, Cg):
                 xc = xoff + c * cstride
@@ -790,111 +468,9 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                         vprefetch(xs, xb + pfd + 2 * L)
                         vprefetch(xs, xb + pfd + 3 * L)
                     wb = wc + t * 24
-                    x0 = vload(xs, xb + ko0)
-                    x1 = vload(xs, xb + ko0 + 1 * L)
-                    x2 = vload(xs, xb + ko0 + 2 * L)
-                    w = vbroadcast(wp, wb + 0 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 0 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 0 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 0 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 0 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 0 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 0 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 0 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko1)
-                    x1 = vload(xs, xb + ko1 + 1 * L)
-                    x2 = vload(xs, xb + ko1 + 2 * L)
-                    w = vbroadcast(wp, wb + 8 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 8 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 8 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 8 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 8 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 8 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 8 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 8 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko2)
-                    x1 = vload(xs, xb + ko2 + 1 * L)
-                    x2 = vload(xs, xb + ko2 + 2 * L)
-                    w = vbroadcast(wp, wb + 16 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 16 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 16 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 16 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 16 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 16 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 16 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 16 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
+                    acc = vtile(acc, xs, xb + ko0, wp, wb, 1)
+                    acc = vtile(acc, xs, xb + ko1, wp, wb + 8, 1)
+                    acc = vtile(acc, xs, xb + ko2, wp, wb + 16, 1)
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
             r0 = q0 // rp
@@ -908,23 +484,7 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -936,23 +496,7 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -964,23 +508,7 @@ def _mk_kb8_nv3_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[2], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -1012,30 +540,8 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
         obase = obase0 + kbi * 8 * ocs
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a0_2 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a1_2 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a2_2 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a3_2 = a3_0
-            a4_0 = vbroadcast(bp, boff + 4)
-            a4_1 = a4_0
-            a4_2 = a4_0
-            a5_0 = vbroadcast(bp, boff + 5)
-            a5_1 = a5_0
-            a5_2 = a5_0
-            a6_0 = vbroadcast(bp, boff + 6)
-            a6_1 = a6_0
-            a6_2 = a6_0
-            a7_0 = vbroadcast(bp, boff + 7)
-            a7_1 = a7_0
-            a7_2 = a7_0
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, bb, bb, )  # acc[v][j]: vector v of output channel j
             cl0 = 0
             for c in range(cl0, Cg):
                 xc = xoff + c * cstride
@@ -1049,181 +555,11 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                         vprefetch(xs, xb + pfd + 2 * L)
                         vprefetch(xs, xb + pfd + 3 * L)
                     wb = wc + t * 40
-                    x0 = vload(xs, xb + ko0)
-                    x1 = vload(xs, xb + ko0 + 1 * L)
-                    x2 = vload(xs, xb + ko0 + 2 * L)
-                    w = vbroadcast(wp, wb + 0 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 0 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 0 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 0 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 0 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 0 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 0 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 0 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko1)
-                    x1 = vload(xs, xb + ko1 + 1 * L)
-                    x2 = vload(xs, xb + ko1 + 2 * L)
-                    w = vbroadcast(wp, wb + 8 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 8 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 8 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 8 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 8 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 8 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 8 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 8 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko2)
-                    x1 = vload(xs, xb + ko2 + 1 * L)
-                    x2 = vload(xs, xb + ko2 + 2 * L)
-                    w = vbroadcast(wp, wb + 16 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 16 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 16 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 16 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 16 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 16 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 16 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 16 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko3)
-                    x1 = vload(xs, xb + ko3 + 1 * L)
-                    x2 = vload(xs, xb + ko3 + 2 * L)
-                    w = vbroadcast(wp, wb + 24 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 24 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 24 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 24 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 24 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 24 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 24 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 24 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko4)
-                    x1 = vload(xs, xb + ko4 + 1 * L)
-                    x2 = vload(xs, xb + ko4 + 2 * L)
-                    w = vbroadcast(wp, wb + 32 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 32 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 32 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 32 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 32 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 32 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 32 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 32 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
+                    acc = vtile(acc, xs, xb + ko0, wp, wb, 1)
+                    acc = vtile(acc, xs, xb + ko1, wp, wb + 8, 1)
+                    acc = vtile(acc, xs, xb + ko2, wp, wb + 16, 1)
+                    acc = vtile(acc, xs, xb + ko3, wp, wb + 24, 1)
+                    acc = vtile(acc, xs, xb + ko4, wp, wb + 32, 1)
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
             r0 = q0 // rp
@@ -1237,23 +573,7 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -1265,23 +585,7 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -1293,23 +597,7 @@ def _mk_kb8_nv3_k5(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[2], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -1343,30 +631,8 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
         obase = obase0 + kbi * 8 * ocs
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a0_2 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a1_2 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a2_2 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a3_2 = a3_0
-            a4_0 = vbroadcast(bp, boff + 4)
-            a4_1 = a4_0
-            a4_2 = a4_0
-            a5_0 = vbroadcast(bp, boff + 5)
-            a5_1 = a5_0
-            a5_2 = a5_0
-            a6_0 = vbroadcast(bp, boff + 6)
-            a6_1 = a6_0
-            a6_2 = a6_0
-            a7_0 = vbroadcast(bp, boff + 7)
-            a7_1 = a7_0
-            a7_2 = a7_0
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, bb, bb, )  # acc[v][j]: vector v of output channel j
             cl0 = 0
             for c in range(cl0, Cg):
                 xc = xoff + c * cstride
@@ -1380,251 +646,13 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                         vprefetch(xs, xb + pfd + 2 * L)
                         vprefetch(xs, xb + pfd + 3 * L)
                     wb = wc + t * 56
-                    x0 = vload(xs, xb + ko0)
-                    x1 = vload(xs, xb + ko0 + 1 * L)
-                    x2 = vload(xs, xb + ko0 + 2 * L)
-                    w = vbroadcast(wp, wb + 0 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 0 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 0 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 0 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 0 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 0 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 0 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 0 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko1)
-                    x1 = vload(xs, xb + ko1 + 1 * L)
-                    x2 = vload(xs, xb + ko1 + 2 * L)
-                    w = vbroadcast(wp, wb + 8 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 8 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 8 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 8 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 8 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 8 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 8 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 8 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko2)
-                    x1 = vload(xs, xb + ko2 + 1 * L)
-                    x2 = vload(xs, xb + ko2 + 2 * L)
-                    w = vbroadcast(wp, wb + 16 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 16 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 16 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 16 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 16 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 16 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 16 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 16 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko3)
-                    x1 = vload(xs, xb + ko3 + 1 * L)
-                    x2 = vload(xs, xb + ko3 + 2 * L)
-                    w = vbroadcast(wp, wb + 24 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 24 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 24 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 24 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 24 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 24 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 24 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 24 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko4)
-                    x1 = vload(xs, xb + ko4 + 1 * L)
-                    x2 = vload(xs, xb + ko4 + 2 * L)
-                    w = vbroadcast(wp, wb + 32 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 32 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 32 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 32 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 32 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 32 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 32 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 32 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko5)
-                    x1 = vload(xs, xb + ko5 + 1 * L)
-                    x2 = vload(xs, xb + ko5 + 2 * L)
-                    w = vbroadcast(wp, wb + 40 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 40 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 40 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 40 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 40 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 40 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 40 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 40 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
-                    x0 = vload(xs, xb + ko6)
-                    x1 = vload(xs, xb + ko6 + 1 * L)
-                    x2 = vload(xs, xb + ko6 + 2 * L)
-                    w = vbroadcast(wp, wb + 48 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    w = vbroadcast(wp, wb + 48 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    w = vbroadcast(wp, wb + 48 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    w = vbroadcast(wp, wb + 48 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    w = vbroadcast(wp, wb + 48 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    a4_2 = vfma(w, x2, a4_2)
-                    w = vbroadcast(wp, wb + 48 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    a5_2 = vfma(w, x2, a5_2)
-                    w = vbroadcast(wp, wb + 48 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    a6_2 = vfma(w, x2, a6_2)
-                    w = vbroadcast(wp, wb + 48 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    a7_2 = vfma(w, x2, a7_2)
+                    acc = vtile(acc, xs, xb + ko0, wp, wb, 1)
+                    acc = vtile(acc, xs, xb + ko1, wp, wb + 8, 1)
+                    acc = vtile(acc, xs, xb + ko2, wp, wb + 16, 1)
+                    acc = vtile(acc, xs, xb + ko3, wp, wb + 24, 1)
+                    acc = vtile(acc, xs, xb + ko4, wp, wb + 32, 1)
+                    acc = vtile(acc, xs, xb + ko5, wp, wb + 40, 1)
+                    acc = vtile(acc, xs, xb + ko6, wp, wb + 48, 1)
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
             r0 = q0 // rp
@@ -1638,23 +666,7 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -1666,23 +678,7 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -1694,23 +690,7 @@ def _mk_kb8_nv3_k7(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[2], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -1737,30 +717,8 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
         obase = obase0 + kbi * 8 * ocs
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a0_2 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a1_2 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a2_2 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a3_2 = a3_0
-            a4_0 = vbroadcast(bp, boff + 4)
-            a4_1 = a4_0
-            a4_2 = a4_0
-            a5_0 = vbroadcast(bp, boff + 5)
-            a5_1 = a5_0
-            a5_2 = a5_0
-            a6_0 = vbroadcast(bp, boff + 6)
-            a6_1 = a6_0
-            a6_2 = a6_0
-            a7_0 = vbroadcast(bp, boff + 7)
-            a7_1 = a7_0
-            a7_2 = a7_0
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, bb, bb, )  # acc[v][j]: vector v of output channel j
             cl0 = 0
             for c in range(cl0, Cg):
                 xc = xoff + c * cstride
@@ -1777,41 +735,7 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     for k in range(KW):
                         xk = xb + koff[k]
                         wb = wt + k * 8
-                        x0 = vload(xs, xk)
-                        x1 = vload(xs, xk + 1 * L)
-                        x2 = vload(xs, xk + 2 * L)
-                        w = vbroadcast(wp, wb + 0)
-                        a0_0 = vfma(w, x0, a0_0)
-                        a0_1 = vfma(w, x1, a0_1)
-                        a0_2 = vfma(w, x2, a0_2)
-                        w = vbroadcast(wp, wb + 1)
-                        a1_0 = vfma(w, x0, a1_0)
-                        a1_1 = vfma(w, x1, a1_1)
-                        a1_2 = vfma(w, x2, a1_2)
-                        w = vbroadcast(wp, wb + 2)
-                        a2_0 = vfma(w, x0, a2_0)
-                        a2_1 = vfma(w, x1, a2_1)
-                        a2_2 = vfma(w, x2, a2_2)
-                        w = vbroadcast(wp, wb + 3)
-                        a3_0 = vfma(w, x0, a3_0)
-                        a3_1 = vfma(w, x1, a3_1)
-                        a3_2 = vfma(w, x2, a3_2)
-                        w = vbroadcast(wp, wb + 4)
-                        a4_0 = vfma(w, x0, a4_0)
-                        a4_1 = vfma(w, x1, a4_1)
-                        a4_2 = vfma(w, x2, a4_2)
-                        w = vbroadcast(wp, wb + 5)
-                        a5_0 = vfma(w, x0, a5_0)
-                        a5_1 = vfma(w, x1, a5_1)
-                        a5_2 = vfma(w, x2, a5_2)
-                        w = vbroadcast(wp, wb + 6)
-                        a6_0 = vfma(w, x0, a6_0)
-                        a6_1 = vfma(w, x1, a6_1)
-                        a6_2 = vfma(w, x2, a6_2)
-                        w = vbroadcast(wp, wb + 7)
-                        a7_0 = vfma(w, x0, a7_0)
-                        a7_1 = vfma(w, x1, a7_1)
-                        a7_2 = vfma(w, x2, a7_2)
+                        acc = vtile(acc, xs, xk, wp, wb, 1)
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
             r0 = q0 // rp
@@ -1825,23 +749,7 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -1853,23 +761,7 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -1881,23 +773,7 @@ def _mk_kb8_nv3_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[2], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -1936,14 +812,8 @@ def _mk_kb8_nv1_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             for q0 in range(qo, min(qb, qo + step), T):
                 xoff = xbase + q0
                 nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
-                a0_0 = vbroadcast(bp, boff + 0)
-                a1_0 = vbroadcast(bp, boff + 1)
-                a2_0 = vbroadcast(bp, boff + 2)
-                a3_0 = vbroadcast(bp, boff + 3)
-                a4_0 = vbroadcast(bp, boff + 4)
-                a5_0 = vbroadcast(bp, boff + 5)
-                a6_0 = vbroadcast(bp, boff + 6)
-                a7_0 = vbroadcast(bp, boff + 7)
+                bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+                acc = (bb, )  # acc[v][j]: vector v of output channel j
                 cl0 = 0
                 if ntap == 1:
                     xb = xoff + toff[0]
@@ -1952,23 +822,7 @@ def _mk_kb8_nv1_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                         pfo = PFC * cstride
                         for c in range(Cg):
                             vprefetch(xs, xb + pfo)
-                            x0 = vload_masked(xs, xb, nl)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
+                            acc = vtile_masked(acc, xs, xb, nl, wp, wb, 1)
                             xb += cstride
                             wb += 8
                     elif kbi == kb0:  # first K-block of the tile: also pack its input to pk
@@ -1976,84 +830,19 @@ def _mk_kb8_nv1_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                         pb = 0
                         for c in range(Cg):
                             vprefetch(xs, xb + pfo)
-                            x0 = vload_masked(xs, xb, nl)
-                            vstore(pk, pb, x0)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
+                            acc = vtile_pack_masked(acc, xs, xb, nl, pk, pb, wp, wb, 1)
                             xb += cstride
                             pb += T
                             wb += 8
                     else:  # the packed tile: contiguous, streams from L1/L2; two channels per trip
                         xb = 0  # (4-10 % faster than one for 1x1 at 28x28 and 56x56, fp32 and fp64)
                         for c in range(Cg // 2):
-                            x0 = vload(pk, xb)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
-                            x0 = vload(pk, xb + 1 * T)
-                            w = vbroadcast(wp, wb + 8)
-                            a0_0 = vfma(w, x0, a0_0)
-                            w = vbroadcast(wp, wb + 9)
-                            a1_0 = vfma(w, x0, a1_0)
-                            w = vbroadcast(wp, wb + 10)
-                            a2_0 = vfma(w, x0, a2_0)
-                            w = vbroadcast(wp, wb + 11)
-                            a3_0 = vfma(w, x0, a3_0)
-                            w = vbroadcast(wp, wb + 12)
-                            a4_0 = vfma(w, x0, a4_0)
-                            w = vbroadcast(wp, wb + 13)
-                            a5_0 = vfma(w, x0, a5_0)
-                            w = vbroadcast(wp, wb + 14)
-                            a6_0 = vfma(w, x0, a6_0)
-                            w = vbroadcast(wp, wb + 15)
-                            a7_0 = vfma(w, x0, a7_0)
+                            acc = vtile(acc, pk, xb, wp, wb, 1)
+                            acc = vtile(acc, pk, xb + 1 * T, wp, wb + 8, 1)
                             xb += 2 * T
                             wb += 16
                         for c in range(Cg % 2):
-                            x0 = vload(pk, xb)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
+                            acc = vtile(acc, pk, xb, wp, wb, 1)
                             xb += T
                             wb += 8
                     cl0 = Cg  # done; skip the general loop
@@ -2067,34 +856,10 @@ def _mk_kb8_nv1_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                             vprefetch(xs, xb + pfd)
                             vprefetch(xs, xb + pfd + 1 * L)
                         wb = wc + t * 8
-                        x0 = vload_masked(xs, xb + ko0, nl)
-                        w = vbroadcast(wp, wb + 0 + 0)
-                        a0_0 = vfma(w, x0, a0_0)
-                        w = vbroadcast(wp, wb + 0 + 1)
-                        a1_0 = vfma(w, x0, a1_0)
-                        w = vbroadcast(wp, wb + 0 + 2)
-                        a2_0 = vfma(w, x0, a2_0)
-                        w = vbroadcast(wp, wb + 0 + 3)
-                        a3_0 = vfma(w, x0, a3_0)
-                        w = vbroadcast(wp, wb + 0 + 4)
-                        a4_0 = vfma(w, x0, a4_0)
-                        w = vbroadcast(wp, wb + 0 + 5)
-                        a5_0 = vfma(w, x0, a5_0)
-                        w = vbroadcast(wp, wb + 0 + 6)
-                        a6_0 = vfma(w, x0, a6_0)
-                        w = vbroadcast(wp, wb + 0 + 7)
-                        a7_0 = vfma(w, x0, a7_0)
+                        acc = vtile_masked(acc, xs, xb + ko0, nl, wp, wb, 1)
                 if rp == OW and nk == 8 and q0 + T <= nr * OW:
                     # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
-                    o = obase + q0
-                    vstore(of, o + 0 * ocs, a0_0)
-                    vstore(of, o + 1 * ocs, a1_0)
-                    vstore(of, o + 2 * ocs, a2_0)
-                    vstore(of, o + 3 * ocs, a3_0)
-                    vstore(of, o + 4 * ocs, a4_0)
-                    vstore(of, o + 5 * ocs, a5_0)
-                    vstore(of, o + 6 * ocs, a6_0)
-                    vstore(of, o + 7 * ocs, a7_0)
+                    vtile_store(of, obase + q0, ocs, acc)
                     continue
                 # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
                 # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
@@ -2109,23 +874,7 @@ def _mk_kb8_nv1_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     lo = max(0, s)
                     hi = min(L, s + OW)
                     if hi > lo:
-                        o = obase + r * OW - s
-                        if 0 < nk:
-                            vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                        if 1 < nk:
-                            vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                        if 2 < nk:
-                            vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                        if 3 < nk:
-                            vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                        if 4 < nk:
-                            vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                        if 5 < nk:
-                            vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                        if 6 < nk:
-                            vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                        if 7 < nk:
-                            vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                     r += 1
                     s += rp
 
@@ -2159,14 +908,8 @@ def _mk_kb8_nv1_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
             nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
-            a0_0 = vbroadcast(bp, boff + 0)
-            a1_0 = vbroadcast(bp, boff + 1)
-            a2_0 = vbroadcast(bp, boff + 2)
-            a3_0 = vbroadcast(bp, boff + 3)
-            a4_0 = vbroadcast(bp, boff + 4)
-            a5_0 = vbroadcast(bp, boff + 5)
-            a6_0 = vbroadcast(bp, boff + 6)
-            a7_0 = vbroadcast(bp, boff + 7)
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, )  # acc[v][j]: vector v of output channel j
             cl0 = 0
             for c in range(cl0, Cg):
                 xc = xoff + c * cstride
@@ -2178,57 +921,9 @@ def _mk_kb8_nv1_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                         vprefetch(xs, xb + pfd)
                         vprefetch(xs, xb + pfd + 1 * L)
                     wb = wc + t * 24
-                    x0 = vload_masked(xs, xb + ko0, nl)
-                    w = vbroadcast(wp, wb + 0 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    w = vbroadcast(wp, wb + 0 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    w = vbroadcast(wp, wb + 0 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    w = vbroadcast(wp, wb + 0 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    w = vbroadcast(wp, wb + 0 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    w = vbroadcast(wp, wb + 0 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    w = vbroadcast(wp, wb + 0 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    w = vbroadcast(wp, wb + 0 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    x0 = vload_masked(xs, xb + ko1, nl)
-                    w = vbroadcast(wp, wb + 8 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    w = vbroadcast(wp, wb + 8 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    w = vbroadcast(wp, wb + 8 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    w = vbroadcast(wp, wb + 8 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    w = vbroadcast(wp, wb + 8 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    w = vbroadcast(wp, wb + 8 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    w = vbroadcast(wp, wb + 8 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    w = vbroadcast(wp, wb + 8 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    x0 = vload_masked(xs, xb + ko2, nl)
-                    w = vbroadcast(wp, wb + 16 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    w = vbroadcast(wp, wb + 16 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    w = vbroadcast(wp, wb + 16 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    w = vbroadcast(wp, wb + 16 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    w = vbroadcast(wp, wb + 16 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    w = vbroadcast(wp, wb + 16 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    w = vbroadcast(wp, wb + 16 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    w = vbroadcast(wp, wb + 16 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
+                    acc = vtile_masked(acc, xs, xb + ko0, nl, wp, wb, 1)
+                    acc = vtile_masked(acc, xs, xb + ko1, nl, wp, wb + 8, 1)
+                    acc = vtile_masked(acc, xs, xb + ko2, nl, wp, wb + 16, 1)
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
             r0 = q0 // rp
@@ -2242,23 +937,7 @@ def _mk_kb8_nv1_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -2289,14 +968,8 @@ def _mk_kb8_nv1_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
             nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
-            a0_0 = vbroadcast(bp, boff + 0)
-            a1_0 = vbroadcast(bp, boff + 1)
-            a2_0 = vbroadcast(bp, boff + 2)
-            a3_0 = vbroadcast(bp, boff + 3)
-            a4_0 = vbroadcast(bp, boff + 4)
-            a5_0 = vbroadcast(bp, boff + 5)
-            a6_0 = vbroadcast(bp, boff + 6)
-            a7_0 = vbroadcast(bp, boff + 7)
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, )  # acc[v][j]: vector v of output channel j
             cl0 = 0
             for c in range(cl0, Cg):
                 xc = xoff + c * cstride
@@ -2311,23 +984,7 @@ def _mk_kb8_nv1_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     for k in range(KW):
                         xk = xb + koff[k]
                         wb = wt + k * 8
-                        x0 = vload_masked(xs, xk, nl)
-                        w = vbroadcast(wp, wb + 0)
-                        a0_0 = vfma(w, x0, a0_0)
-                        w = vbroadcast(wp, wb + 1)
-                        a1_0 = vfma(w, x0, a1_0)
-                        w = vbroadcast(wp, wb + 2)
-                        a2_0 = vfma(w, x0, a2_0)
-                        w = vbroadcast(wp, wb + 3)
-                        a3_0 = vfma(w, x0, a3_0)
-                        w = vbroadcast(wp, wb + 4)
-                        a4_0 = vfma(w, x0, a4_0)
-                        w = vbroadcast(wp, wb + 5)
-                        a5_0 = vfma(w, x0, a5_0)
-                        w = vbroadcast(wp, wb + 6)
-                        a6_0 = vfma(w, x0, a6_0)
-                        w = vbroadcast(wp, wb + 7)
-                        a7_0 = vfma(w, x0, a7_0)
+                        acc = vtile_masked(acc, xs, xk, nl, wp, wb, 1)
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
             r0 = q0 // rp
@@ -2341,23 +998,7 @@ def _mk_kb8_nv1_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -2396,22 +1037,8 @@ def _mk_kb8_nv2_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             for q0 in range(qo, min(qb, qo + step), T):
                 xoff = xbase + q0
                 nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
-                a0_0 = vbroadcast(bp, boff + 0)
-                a0_1 = a0_0
-                a1_0 = vbroadcast(bp, boff + 1)
-                a1_1 = a1_0
-                a2_0 = vbroadcast(bp, boff + 2)
-                a2_1 = a2_0
-                a3_0 = vbroadcast(bp, boff + 3)
-                a3_1 = a3_0
-                a4_0 = vbroadcast(bp, boff + 4)
-                a4_1 = a4_0
-                a5_0 = vbroadcast(bp, boff + 5)
-                a5_1 = a5_0
-                a6_0 = vbroadcast(bp, boff + 6)
-                a6_1 = a6_0
-                a7_0 = vbroadcast(bp, boff + 7)
-                a7_1 = a7_0
+                bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+                acc = (bb, bb, )  # acc[v][j]: vector v of output channel j
                 cl0 = 0
                 if ntap == 1:
                     xb = xoff + toff[0]
@@ -2421,32 +1048,7 @@ def _mk_kb8_nv2_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                         for c in range(Cg):
                             vprefetch(xs, xb + pfo)
                             vprefetch(xs, xb + pfo + 1 * L)
-                            x0 = vload_masked(xs, xb, nl)
-                            x1 = vload_masked(xs, xb + 1 * L, nl - 1 * L)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            a4_1 = vfma(w, x1, a4_1)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            a5_1 = vfma(w, x1, a5_1)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            a6_1 = vfma(w, x1, a6_1)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
-                            a7_1 = vfma(w, x1, a7_1)
+                            acc = vtile_masked(acc, xs, xb, nl, wp, wb, 1)
                             xb += cstride
                             wb += 8
                     elif kbi == kb0:  # first K-block of the tile: also pack its input to pk
@@ -2455,121 +1057,19 @@ def _mk_kb8_nv2_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                         for c in range(Cg):
                             vprefetch(xs, xb + pfo)
                             vprefetch(xs, xb + pfo + 1 * L)
-                            x0 = vload_masked(xs, xb, nl)
-                            x1 = vload_masked(xs, xb + 1 * L, nl - 1 * L)
-                            vstore(pk, pb, x0)
-                            vstore(pk, pb + 1 * L, x1)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            a4_1 = vfma(w, x1, a4_1)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            a5_1 = vfma(w, x1, a5_1)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            a6_1 = vfma(w, x1, a6_1)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
-                            a7_1 = vfma(w, x1, a7_1)
+                            acc = vtile_pack_masked(acc, xs, xb, nl, pk, pb, wp, wb, 1)
                             xb += cstride
                             pb += T
                             wb += 8
                     else:  # the packed tile: contiguous, streams from L1/L2; two channels per trip
                         xb = 0  # (4-10 % faster than one for 1x1 at 28x28 and 56x56, fp32 and fp64)
                         for c in range(Cg // 2):
-                            x0 = vload(pk, xb)
-                            x1 = vload(pk, xb + 1 * L)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            a4_1 = vfma(w, x1, a4_1)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            a5_1 = vfma(w, x1, a5_1)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            a6_1 = vfma(w, x1, a6_1)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
-                            a7_1 = vfma(w, x1, a7_1)
-                            x0 = vload(pk, xb + 1 * T)
-                            x1 = vload(pk, xb + 1 * T + 1 * L)
-                            w = vbroadcast(wp, wb + 8)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            w = vbroadcast(wp, wb + 9)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            w = vbroadcast(wp, wb + 10)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            w = vbroadcast(wp, wb + 11)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            w = vbroadcast(wp, wb + 12)
-                            a4_0 = vfma(w, x0, a4_0)
-                            a4_1 = vfma(w, x1, a4_1)
-                            w = vbroadcast(wp, wb + 13)
-                            a5_0 = vfma(w, x0, a5_0)
-                            a5_1 = vfma(w, x1, a5_1)
-                            w = vbroadcast(wp, wb + 14)
-                            a6_0 = vfma(w, x0, a6_0)
-                            a6_1 = vfma(w, x1, a6_1)
-                            w = vbroadcast(wp, wb + 15)
-                            a7_0 = vfma(w, x0, a7_0)
-                            a7_1 = vfma(w, x1, a7_1)
+                            acc = vtile(acc, pk, xb, wp, wb, 1)
+                            acc = vtile(acc, pk, xb + 1 * T, wp, wb + 8, 1)
                             xb += 2 * T
                             wb += 16
                         for c in range(Cg % 2):
-                            x0 = vload(pk, xb)
-                            x1 = vload(pk, xb + 1 * L)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            w = vbroadcast(wp, wb + 4)
-                            a4_0 = vfma(w, x0, a4_0)
-                            a4_1 = vfma(w, x1, a4_1)
-                            w = vbroadcast(wp, wb + 5)
-                            a5_0 = vfma(w, x0, a5_0)
-                            a5_1 = vfma(w, x1, a5_1)
-                            w = vbroadcast(wp, wb + 6)
-                            a6_0 = vfma(w, x0, a6_0)
-                            a6_1 = vfma(w, x1, a6_1)
-                            w = vbroadcast(wp, wb + 7)
-                            a7_0 = vfma(w, x0, a7_0)
-                            a7_1 = vfma(w, x1, a7_1)
+                            acc = vtile(acc, pk, xb, wp, wb, 1)
                             xb += T
                             wb += 8
                     cl0 = Cg  # done; skip the general loop
@@ -2584,51 +1084,10 @@ def _mk_kb8_nv2_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                             vprefetch(xs, xb + pfd + 1 * L)
                             vprefetch(xs, xb + pfd + 2 * L)
                         wb = wc + t * 8
-                        x0 = vload_masked(xs, xb + ko0, nl)
-                        x1 = vload_masked(xs, xb + ko0 + 1 * L, nl - 1 * L)
-                        w = vbroadcast(wp, wb + 0 + 0)
-                        a0_0 = vfma(w, x0, a0_0)
-                        a0_1 = vfma(w, x1, a0_1)
-                        w = vbroadcast(wp, wb + 0 + 1)
-                        a1_0 = vfma(w, x0, a1_0)
-                        a1_1 = vfma(w, x1, a1_1)
-                        w = vbroadcast(wp, wb + 0 + 2)
-                        a2_0 = vfma(w, x0, a2_0)
-                        a2_1 = vfma(w, x1, a2_1)
-                        w = vbroadcast(wp, wb + 0 + 3)
-                        a3_0 = vfma(w, x0, a3_0)
-                        a3_1 = vfma(w, x1, a3_1)
-                        w = vbroadcast(wp, wb + 0 + 4)
-                        a4_0 = vfma(w, x0, a4_0)
-                        a4_1 = vfma(w, x1, a4_1)
-                        w = vbroadcast(wp, wb + 0 + 5)
-                        a5_0 = vfma(w, x0, a5_0)
-                        a5_1 = vfma(w, x1, a5_1)
-                        w = vbroadcast(wp, wb + 0 + 6)
-                        a6_0 = vfma(w, x0, a6_0)
-                        a6_1 = vfma(w, x1, a6_1)
-                        w = vbroadcast(wp, wb + 0 + 7)
-                        a7_0 = vfma(w, x0, a7_0)
-                        a7_1 = vfma(w, x1, a7_1)
+                        acc = vtile_masked(acc, xs, xb + ko0, nl, wp, wb, 1)
                 if rp == OW and nk == 8 and q0 + T <= nr * OW:
                     # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
-                    o = obase + q0
-                    vstore(of, o + 0 * ocs, a0_0)
-                    vstore(of, o + 0 * ocs + 1 * L, a0_1)
-                    vstore(of, o + 1 * ocs, a1_0)
-                    vstore(of, o + 1 * ocs + 1 * L, a1_1)
-                    vstore(of, o + 2 * ocs, a2_0)
-                    vstore(of, o + 2 * ocs + 1 * L, a2_1)
-                    vstore(of, o + 3 * ocs, a3_0)
-                    vstore(of, o + 3 * ocs + 1 * L, a3_1)
-                    vstore(of, o + 4 * ocs, a4_0)
-                    vstore(of, o + 4 * ocs + 1 * L, a4_1)
-                    vstore(of, o + 5 * ocs, a5_0)
-                    vstore(of, o + 5 * ocs + 1 * L, a5_1)
-                    vstore(of, o + 6 * ocs, a6_0)
-                    vstore(of, o + 6 * ocs + 1 * L, a6_1)
-                    vstore(of, o + 7 * ocs, a7_0)
-                    vstore(of, o + 7 * ocs + 1 * L, a7_1)
+                    vtile_store(of, obase + q0, ocs, acc)
                     continue
                 # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
                 # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
@@ -2643,23 +1102,7 @@ def _mk_kb8_nv2_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     lo = max(0, s)
                     hi = min(L, s + OW)
                     if hi > lo:
-                        o = obase + r * OW - s
-                        if 0 < nk:
-                            vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                        if 1 < nk:
-                            vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                        if 2 < nk:
-                            vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                        if 3 < nk:
-                            vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                        if 4 < nk:
-                            vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                        if 5 < nk:
-                            vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                        if 6 < nk:
-                            vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                        if 7 < nk:
-                            vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                     r += 1
                     s += rp
                 r = r0
@@ -2671,23 +1114,7 @@ def _mk_kb8_nv2_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     lo = max(0, s)
                     hi = min(L, s + OW)
                     if hi > lo:
-                        o = obase + r * OW - s
-                        if 0 < nk:
-                            vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                        if 1 < nk:
-                            vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                        if 2 < nk:
-                            vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                        if 3 < nk:
-                            vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                        if 4 < nk:
-                            vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                        if 5 < nk:
-                            vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                        if 6 < nk:
-                            vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                        if 7 < nk:
-                            vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                     r += 1
                     s += rp
 
@@ -2721,22 +1148,8 @@ def _mk_kb8_nv2_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
             nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a4_0 = vbroadcast(bp, boff + 4)
-            a4_1 = a4_0
-            a5_0 = vbroadcast(bp, boff + 5)
-            a5_1 = a5_0
-            a6_0 = vbroadcast(bp, boff + 6)
-            a6_1 = a6_0
-            a7_0 = vbroadcast(bp, boff + 7)
-            a7_1 = a7_0
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, bb, )  # acc[v][j]: vector v of output channel j
             cl0 = 0
             for c in range(cl0, Cg):
                 xc = xoff + c * cstride
@@ -2749,84 +1162,9 @@ def _mk_kb8_nv2_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                         vprefetch(xs, xb + pfd + 1 * L)
                         vprefetch(xs, xb + pfd + 2 * L)
                     wb = wc + t * 24
-                    x0 = vload_masked(xs, xb + ko0, nl)
-                    x1 = vload_masked(xs, xb + ko0 + 1 * L, nl - 1 * L)
-                    w = vbroadcast(wp, wb + 0 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    w = vbroadcast(wp, wb + 0 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    w = vbroadcast(wp, wb + 0 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    w = vbroadcast(wp, wb + 0 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    w = vbroadcast(wp, wb + 0 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    w = vbroadcast(wp, wb + 0 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    w = vbroadcast(wp, wb + 0 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    w = vbroadcast(wp, wb + 0 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    x0 = vload_masked(xs, xb + ko1, nl)
-                    x1 = vload_masked(xs, xb + ko1 + 1 * L, nl - 1 * L)
-                    w = vbroadcast(wp, wb + 8 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    w = vbroadcast(wp, wb + 8 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    w = vbroadcast(wp, wb + 8 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    w = vbroadcast(wp, wb + 8 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    w = vbroadcast(wp, wb + 8 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    w = vbroadcast(wp, wb + 8 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    w = vbroadcast(wp, wb + 8 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    w = vbroadcast(wp, wb + 8 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
-                    x0 = vload_masked(xs, xb + ko2, nl)
-                    x1 = vload_masked(xs, xb + ko2 + 1 * L, nl - 1 * L)
-                    w = vbroadcast(wp, wb + 16 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    w = vbroadcast(wp, wb + 16 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    w = vbroadcast(wp, wb + 16 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    w = vbroadcast(wp, wb + 16 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    w = vbroadcast(wp, wb + 16 + 4)
-                    a4_0 = vfma(w, x0, a4_0)
-                    a4_1 = vfma(w, x1, a4_1)
-                    w = vbroadcast(wp, wb + 16 + 5)
-                    a5_0 = vfma(w, x0, a5_0)
-                    a5_1 = vfma(w, x1, a5_1)
-                    w = vbroadcast(wp, wb + 16 + 6)
-                    a6_0 = vfma(w, x0, a6_0)
-                    a6_1 = vfma(w, x1, a6_1)
-                    w = vbroadcast(wp, wb + 16 + 7)
-                    a7_0 = vfma(w, x0, a7_0)
-                    a7_1 = vfma(w, x1, a7_1)
+                    acc = vtile_masked(acc, xs, xb + ko0, nl, wp, wb, 1)
+                    acc = vtile_masked(acc, xs, xb + ko1, nl, wp, wb + 8, 1)
+                    acc = vtile_masked(acc, xs, xb + ko2, nl, wp, wb + 16, 1)
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
             r0 = q0 // rp
@@ -2840,23 +1178,7 @@ def _mk_kb8_nv2_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -2868,23 +1190,7 @@ def _mk_kb8_nv2_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -2915,22 +1221,8 @@ def _mk_kb8_nv2_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
             nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a4_0 = vbroadcast(bp, boff + 4)
-            a4_1 = a4_0
-            a5_0 = vbroadcast(bp, boff + 5)
-            a5_1 = a5_0
-            a6_0 = vbroadcast(bp, boff + 6)
-            a6_1 = a6_0
-            a7_0 = vbroadcast(bp, boff + 7)
-            a7_1 = a7_0
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, bb, )  # acc[v][j]: vector v of output channel j
             cl0 = 0
             for c in range(cl0, Cg):
                 xc = xoff + c * cstride
@@ -2946,32 +1238,7 @@ def _mk_kb8_nv2_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     for k in range(KW):
                         xk = xb + koff[k]
                         wb = wt + k * 8
-                        x0 = vload_masked(xs, xk, nl)
-                        x1 = vload_masked(xs, xk + 1 * L, nl - 1 * L)
-                        w = vbroadcast(wp, wb + 0)
-                        a0_0 = vfma(w, x0, a0_0)
-                        a0_1 = vfma(w, x1, a0_1)
-                        w = vbroadcast(wp, wb + 1)
-                        a1_0 = vfma(w, x0, a1_0)
-                        a1_1 = vfma(w, x1, a1_1)
-                        w = vbroadcast(wp, wb + 2)
-                        a2_0 = vfma(w, x0, a2_0)
-                        a2_1 = vfma(w, x1, a2_1)
-                        w = vbroadcast(wp, wb + 3)
-                        a3_0 = vfma(w, x0, a3_0)
-                        a3_1 = vfma(w, x1, a3_1)
-                        w = vbroadcast(wp, wb + 4)
-                        a4_0 = vfma(w, x0, a4_0)
-                        a4_1 = vfma(w, x1, a4_1)
-                        w = vbroadcast(wp, wb + 5)
-                        a5_0 = vfma(w, x0, a5_0)
-                        a5_1 = vfma(w, x1, a5_1)
-                        w = vbroadcast(wp, wb + 6)
-                        a6_0 = vfma(w, x0, a6_0)
-                        a6_1 = vfma(w, x1, a6_1)
-                        w = vbroadcast(wp, wb + 7)
-                        a7_0 = vfma(w, x0, a7_0)
-                        a7_1 = vfma(w, x1, a7_1)
+                        acc = vtile_masked(acc, xs, xk, nl, wp, wb, 1)
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
             r0 = q0 // rp
@@ -2985,23 +1252,7 @@ def _mk_kb8_nv2_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -3013,23 +1264,7 @@ def _mk_kb8_nv2_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -3091,13 +1326,6 @@ def _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
     L = lanes(xs)
     T = 3 * L
     CT = wblk // 8
-    cj1 = 1 * CT
-    cj2 = 2 * CT
-    cj3 = 3 * CT
-    cj4 = 4 * CT
-    cj5 = 5 * CT
-    cj6 = 6 * CT
-    cj7 = 7 * CT
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -3106,30 +1334,8 @@ def _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
         obase = obase0 + kbi * 8 * ocs
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a0_2 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a1_2 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a2_2 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a3_2 = a3_0
-            a4_0 = vbroadcast(bp, boff + 4)
-            a4_1 = a4_0
-            a4_2 = a4_0
-            a5_0 = vbroadcast(bp, boff + 5)
-            a5_1 = a5_0
-            a5_2 = a5_0
-            a6_0 = vbroadcast(bp, boff + 6)
-            a6_1 = a6_0
-            a6_2 = a6_0
-            a7_0 = vbroadcast(bp, boff + 7)
-            a7_1 = a7_0
-            a7_2 = a7_0
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, bb, bb, )  # acc[v][j]: vector v of output channel j
             xb = xoff + toff[0]
             wb = woff
             pfo = PFC * cstride
@@ -3137,70 +1343,12 @@ def _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
                 vprefetch(xs, xb + pfo)
                 vprefetch(xs, xb + pfo + 1 * L)
                 vprefetch(xs, xb + pfo + 2 * L)
-                x0 = vload(xs, xb)
-                x1 = vload(xs, xb + 1 * L)
-                x2 = vload(xs, xb + 2 * L)
-                w = vbroadcast(wp, wb)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                a0_2 = vfma(w, x2, a0_2)
-                w = vbroadcast(wp, wb + cj1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                a1_2 = vfma(w, x2, a1_2)
-                w = vbroadcast(wp, wb + cj2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                a2_2 = vfma(w, x2, a2_2)
-                w = vbroadcast(wp, wb + cj3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                a3_2 = vfma(w, x2, a3_2)
-                w = vbroadcast(wp, wb + cj4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                a4_2 = vfma(w, x2, a4_2)
-                w = vbroadcast(wp, wb + cj5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                a5_2 = vfma(w, x2, a5_2)
-                w = vbroadcast(wp, wb + cj6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                a6_2 = vfma(w, x2, a6_2)
-                w = vbroadcast(wp, wb + cj7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
-                a7_2 = vfma(w, x2, a7_2)
+                acc = vtile(acc, xs, xb, wp, wb, CT)
                 xb += cstride
                 wb += 1
             if rp == OW and nk == 8 and q0 + T <= nr * OW:
                 # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
-                o = obase + q0
-                vstore(of, o + 0 * ocs, a0_0)
-                vstore(of, o + 0 * ocs + 1 * L, a0_1)
-                vstore(of, o + 0 * ocs + 2 * L, a0_2)
-                vstore(of, o + 1 * ocs, a1_0)
-                vstore(of, o + 1 * ocs + 1 * L, a1_1)
-                vstore(of, o + 1 * ocs + 2 * L, a1_2)
-                vstore(of, o + 2 * ocs, a2_0)
-                vstore(of, o + 2 * ocs + 1 * L, a2_1)
-                vstore(of, o + 2 * ocs + 2 * L, a2_2)
-                vstore(of, o + 3 * ocs, a3_0)
-                vstore(of, o + 3 * ocs + 1 * L, a3_1)
-                vstore(of, o + 3 * ocs + 2 * L, a3_2)
-                vstore(of, o + 4 * ocs, a4_0)
-                vstore(of, o + 4 * ocs + 1 * L, a4_1)
-                vstore(of, o + 4 * ocs + 2 * L, a4_2)
-                vstore(of, o + 5 * ocs, a5_0)
-                vstore(of, o + 5 * ocs + 1 * L, a5_1)
-                vstore(of, o + 5 * ocs + 2 * L, a5_2)
-                vstore(of, o + 6 * ocs, a6_0)
-                vstore(of, o + 6 * ocs + 1 * L, a6_1)
-                vstore(of, o + 6 * ocs + 2 * L, a6_2)
-                vstore(of, o + 7 * ocs, a7_0)
-                vstore(of, o + 7 * ocs + 1 * L, a7_1)
-                vstore(of, o + 7 * ocs + 2 * L, a7_2)
+                vtile_store(of, obase + q0, ocs, acc)
                 continue
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
@@ -3215,23 +1363,7 @@ def _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -3243,23 +1375,7 @@ def _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -3271,23 +1387,7 @@ def _mk_kb8_nv3_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_2, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_2, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_2, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_2, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[2], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -3311,13 +1411,6 @@ def _mk_kb8_nv1_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
     L = lanes(xs)
     T = 1 * L
     CT = wblk // 8
-    cj1 = 1 * CT
-    cj2 = 2 * CT
-    cj3 = 3 * CT
-    cj4 = 4 * CT
-    cj5 = 5 * CT
-    cj6 = 6 * CT
-    cj7 = 7 * CT
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -3327,49 +1420,19 @@ def _mk_kb8_nv1_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
             nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
-            a0_0 = vbroadcast(bp, boff + 0)
-            a1_0 = vbroadcast(bp, boff + 1)
-            a2_0 = vbroadcast(bp, boff + 2)
-            a3_0 = vbroadcast(bp, boff + 3)
-            a4_0 = vbroadcast(bp, boff + 4)
-            a5_0 = vbroadcast(bp, boff + 5)
-            a6_0 = vbroadcast(bp, boff + 6)
-            a7_0 = vbroadcast(bp, boff + 7)
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, )  # acc[v][j]: vector v of output channel j
             xb = xoff + toff[0]
             wb = woff
             pfo = PFC * cstride
             for c in range(Cg):
                 vprefetch(xs, xb + pfo)
-                x0 = vload_masked(xs, xb, nl)
-                w = vbroadcast(wp, wb)
-                a0_0 = vfma(w, x0, a0_0)
-                w = vbroadcast(wp, wb + cj1)
-                a1_0 = vfma(w, x0, a1_0)
-                w = vbroadcast(wp, wb + cj2)
-                a2_0 = vfma(w, x0, a2_0)
-                w = vbroadcast(wp, wb + cj3)
-                a3_0 = vfma(w, x0, a3_0)
-                w = vbroadcast(wp, wb + cj4)
-                a4_0 = vfma(w, x0, a4_0)
-                w = vbroadcast(wp, wb + cj5)
-                a5_0 = vfma(w, x0, a5_0)
-                w = vbroadcast(wp, wb + cj6)
-                a6_0 = vfma(w, x0, a6_0)
-                w = vbroadcast(wp, wb + cj7)
-                a7_0 = vfma(w, x0, a7_0)
+                acc = vtile_masked(acc, xs, xb, nl, wp, wb, CT)
                 xb += cstride
                 wb += 1
             if rp == OW and nk == 8 and q0 + T <= nr * OW:
                 # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
-                o = obase + q0
-                vstore(of, o + 0 * ocs, a0_0)
-                vstore(of, o + 1 * ocs, a1_0)
-                vstore(of, o + 2 * ocs, a2_0)
-                vstore(of, o + 3 * ocs, a3_0)
-                vstore(of, o + 4 * ocs, a4_0)
-                vstore(of, o + 5 * ocs, a5_0)
-                vstore(of, o + 6 * ocs, a6_0)
-                vstore(of, o + 7 * ocs, a7_0)
+                vtile_store(of, obase + q0, ocs, acc)
                 continue
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
@@ -3384,23 +1447,7 @@ def _mk_kb8_nv1_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -3424,13 +1471,6 @@ def _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
     L = lanes(xs)
     T = 2 * L
     CT = wblk // 8
-    cj1 = 1 * CT
-    cj2 = 2 * CT
-    cj3 = 3 * CT
-    cj4 = 4 * CT
-    cj5 = 5 * CT
-    cj6 = 6 * CT
-    cj7 = 7 * CT
     for kbi in range(kb0, kb1):
         blk = gblk + kbi
         woff = blk * wblk
@@ -3440,75 +1480,20 @@ def _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
             nl = qb - q0  # lanes kept (past them nothing is read: the direct layout's end)
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a4_0 = vbroadcast(bp, boff + 4)
-            a4_1 = a4_0
-            a5_0 = vbroadcast(bp, boff + 5)
-            a5_1 = a5_0
-            a6_0 = vbroadcast(bp, boff + 6)
-            a6_1 = a6_0
-            a7_0 = vbroadcast(bp, boff + 7)
-            a7_1 = a7_0
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3), vbroadcast(bp, boff + 4), vbroadcast(bp, boff + 5), vbroadcast(bp, boff + 6), vbroadcast(bp, boff + 7))
+            acc = (bb, bb, )  # acc[v][j]: vector v of output channel j
             xb = xoff + toff[0]
             wb = woff
             pfo = PFC * cstride
             for c in range(Cg):
                 vprefetch(xs, xb + pfo)
                 vprefetch(xs, xb + pfo + 1 * L)
-                x0 = vload_masked(xs, xb, nl)
-                x1 = vload_masked(xs, xb + 1 * L, nl - 1 * L)
-                w = vbroadcast(wp, wb)
-                a0_0 = vfma(w, x0, a0_0)
-                a0_1 = vfma(w, x1, a0_1)
-                w = vbroadcast(wp, wb + cj1)
-                a1_0 = vfma(w, x0, a1_0)
-                a1_1 = vfma(w, x1, a1_1)
-                w = vbroadcast(wp, wb + cj2)
-                a2_0 = vfma(w, x0, a2_0)
-                a2_1 = vfma(w, x1, a2_1)
-                w = vbroadcast(wp, wb + cj3)
-                a3_0 = vfma(w, x0, a3_0)
-                a3_1 = vfma(w, x1, a3_1)
-                w = vbroadcast(wp, wb + cj4)
-                a4_0 = vfma(w, x0, a4_0)
-                a4_1 = vfma(w, x1, a4_1)
-                w = vbroadcast(wp, wb + cj5)
-                a5_0 = vfma(w, x0, a5_0)
-                a5_1 = vfma(w, x1, a5_1)
-                w = vbroadcast(wp, wb + cj6)
-                a6_0 = vfma(w, x0, a6_0)
-                a6_1 = vfma(w, x1, a6_1)
-                w = vbroadcast(wp, wb + cj7)
-                a7_0 = vfma(w, x0, a7_0)
-                a7_1 = vfma(w, x1, a7_1)
+                acc = vtile_masked(acc, xs, xb, nl, wp, wb, CT)
                 xb += cstride
                 wb += 1
             if rp == OW and nk == 8 and q0 + T <= nr * OW:
                 # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
-                o = obase + q0
-                vstore(of, o + 0 * ocs, a0_0)
-                vstore(of, o + 0 * ocs + 1 * L, a0_1)
-                vstore(of, o + 1 * ocs, a1_0)
-                vstore(of, o + 1 * ocs + 1 * L, a1_1)
-                vstore(of, o + 2 * ocs, a2_0)
-                vstore(of, o + 2 * ocs + 1 * L, a2_1)
-                vstore(of, o + 3 * ocs, a3_0)
-                vstore(of, o + 3 * ocs + 1 * L, a3_1)
-                vstore(of, o + 4 * ocs, a4_0)
-                vstore(of, o + 4 * ocs + 1 * L, a4_1)
-                vstore(of, o + 5 * ocs, a5_0)
-                vstore(of, o + 5 * ocs + 1 * L, a5_1)
-                vstore(of, o + 6 * ocs, a6_0)
-                vstore(of, o + 6 * ocs + 1 * L, a6_1)
-                vstore(of, o + 7 * ocs, a7_0)
-                vstore(of, o + 7 * ocs + 1 * L, a7_1)
+                vtile_store(of, obase + q0, ocs, acc)
                 continue
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
@@ -3523,23 +1508,7 @@ def _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_0, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_0, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_0, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -3551,23 +1520,7 @@ def _mk_kb8_nv2_k1_raw(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstr
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
-                    if 4 < nk:
-                        vstore_lanes(of, o + 4 * ocs, a4_1, lo, hi)
-                    if 5 < nk:
-                        vstore_lanes(of, o + 5 * ocs, a5_1, lo, hi)
-                    if 6 < nk:
-                        vstore_lanes(of, o + 6 * ocs, a6_1, lo, hi)
-                    if 7 < nk:
-                        vstore_lanes(of, o + 7 * ocs, a7_1, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -3851,22 +1804,8 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
             obase = obase0 + kbi * 4 * ocs
             for q0 in range(qo, min(qb, qo + step), T):
                 xoff = xbase + q0
-                a0_0 = vbroadcast(bp, boff + 0)
-                a0_1 = a0_0
-                a0_2 = a0_0
-                a0_3 = a0_0
-                a1_0 = vbroadcast(bp, boff + 1)
-                a1_1 = a1_0
-                a1_2 = a1_0
-                a1_3 = a1_0
-                a2_0 = vbroadcast(bp, boff + 2)
-                a2_1 = a2_0
-                a2_2 = a2_0
-                a2_3 = a2_0
-                a3_0 = vbroadcast(bp, boff + 3)
-                a3_1 = a3_0
-                a3_2 = a3_0
-                a3_3 = a3_0
+                bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3))
+                acc = (bb, bb, bb, bb, )  # acc[v][j]: vector v of output channel j
                 cl0 = 0
                 if ntap == 1:
                     xb = xoff + toff[0]
@@ -3878,30 +1817,7 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                             vprefetch(xs, xb + pfo + 1 * L)
                             vprefetch(xs, xb + pfo + 2 * L)
                             vprefetch(xs, xb + pfo + 3 * L)
-                            x0 = vload(xs, xb)
-                            x1 = vload(xs, xb + 1 * L)
-                            x2 = vload(xs, xb + 2 * L)
-                            x3 = vload(xs, xb + 3 * L)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            a0_2 = vfma(w, x2, a0_2)
-                            a0_3 = vfma(w, x3, a0_3)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            a1_2 = vfma(w, x2, a1_2)
-                            a1_3 = vfma(w, x3, a1_3)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            a2_2 = vfma(w, x2, a2_2)
-                            a2_3 = vfma(w, x3, a2_3)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            a3_2 = vfma(w, x2, a3_2)
-                            a3_3 = vfma(w, x3, a3_3)
+                            acc = vtile(acc, xs, xb, wp, wb, 1)
                             xb += cstride
                             wb += 4
                     elif kbi == kb0:  # first K-block of the tile: also pack its input to pk
@@ -3912,115 +1828,19 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                             vprefetch(xs, xb + pfo + 1 * L)
                             vprefetch(xs, xb + pfo + 2 * L)
                             vprefetch(xs, xb + pfo + 3 * L)
-                            x0 = vload(xs, xb)
-                            x1 = vload(xs, xb + 1 * L)
-                            x2 = vload(xs, xb + 2 * L)
-                            x3 = vload(xs, xb + 3 * L)
-                            vstore(pk, pb, x0)
-                            vstore(pk, pb + 1 * L, x1)
-                            vstore(pk, pb + 2 * L, x2)
-                            vstore(pk, pb + 3 * L, x3)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            a0_2 = vfma(w, x2, a0_2)
-                            a0_3 = vfma(w, x3, a0_3)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            a1_2 = vfma(w, x2, a1_2)
-                            a1_3 = vfma(w, x3, a1_3)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            a2_2 = vfma(w, x2, a2_2)
-                            a2_3 = vfma(w, x3, a2_3)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            a3_2 = vfma(w, x2, a3_2)
-                            a3_3 = vfma(w, x3, a3_3)
+                            acc = vtile_pack(acc, xs, xb, pk, pb, wp, wb, 1)
                             xb += cstride
                             pb += T
                             wb += 4
                     else:  # the packed tile: contiguous, streams from L1/L2; two channels per trip
                         xb = 0  # (4-10 % faster than one for 1x1 at 28x28 and 56x56, fp32 and fp64)
                         for c in range(Cg // 2):
-                            x0 = vload(pk, xb)
-                            x1 = vload(pk, xb + 1 * L)
-                            x2 = vload(pk, xb + 2 * L)
-                            x3 = vload(pk, xb + 3 * L)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            a0_2 = vfma(w, x2, a0_2)
-                            a0_3 = vfma(w, x3, a0_3)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            a1_2 = vfma(w, x2, a1_2)
-                            a1_3 = vfma(w, x3, a1_3)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            a2_2 = vfma(w, x2, a2_2)
-                            a2_3 = vfma(w, x3, a2_3)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            a3_2 = vfma(w, x2, a3_2)
-                            a3_3 = vfma(w, x3, a3_3)
-                            x0 = vload(pk, xb + 1 * T)
-                            x1 = vload(pk, xb + 1 * T + 1 * L)
-                            x2 = vload(pk, xb + 1 * T + 2 * L)
-                            x3 = vload(pk, xb + 1 * T + 3 * L)
-                            w = vbroadcast(wp, wb + 4)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            a0_2 = vfma(w, x2, a0_2)
-                            a0_3 = vfma(w, x3, a0_3)
-                            w = vbroadcast(wp, wb + 5)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            a1_2 = vfma(w, x2, a1_2)
-                            a1_3 = vfma(w, x3, a1_3)
-                            w = vbroadcast(wp, wb + 6)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            a2_2 = vfma(w, x2, a2_2)
-                            a2_3 = vfma(w, x3, a2_3)
-                            w = vbroadcast(wp, wb + 7)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            a3_2 = vfma(w, x2, a3_2)
-                            a3_3 = vfma(w, x3, a3_3)
+                            acc = vtile(acc, pk, xb, wp, wb, 1)
+                            acc = vtile(acc, pk, xb + 1 * T, wp, wb + 4, 1)
                             xb += 2 * T
                             wb += 8
                         for c in range(Cg % 2):
-                            x0 = vload(pk, xb)
-                            x1 = vload(pk, xb + 1 * L)
-                            x2 = vload(pk, xb + 2 * L)
-                            x3 = vload(pk, xb + 3 * L)
-                            w = vbroadcast(wp, wb + 0)
-                            a0_0 = vfma(w, x0, a0_0)
-                            a0_1 = vfma(w, x1, a0_1)
-                            a0_2 = vfma(w, x2, a0_2)
-                            a0_3 = vfma(w, x3, a0_3)
-                            w = vbroadcast(wp, wb + 1)
-                            a1_0 = vfma(w, x0, a1_0)
-                            a1_1 = vfma(w, x1, a1_1)
-                            a1_2 = vfma(w, x2, a1_2)
-                            a1_3 = vfma(w, x3, a1_3)
-                            w = vbroadcast(wp, wb + 2)
-                            a2_0 = vfma(w, x0, a2_0)
-                            a2_1 = vfma(w, x1, a2_1)
-                            a2_2 = vfma(w, x2, a2_2)
-                            a2_3 = vfma(w, x3, a2_3)
-                            w = vbroadcast(wp, wb + 3)
-                            a3_0 = vfma(w, x0, a3_0)
-                            a3_1 = vfma(w, x1, a3_1)
-                            a3_2 = vfma(w, x2, a3_2)
-                            a3_3 = vfma(w, x3, a3_3)
+                            acc = vtile(acc, pk, xb, wp, wb, 1)
                             xb += T
                             wb += 4
                     cl0 = Cg  # done; skip the general loop
@@ -4037,49 +1857,10 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                             vprefetch(xs, xb + pfd + 3 * L)
                             vprefetch(xs, xb + pfd + 4 * L)
                         wb = wc + t * 4
-                        x0 = vload(xs, xb + ko0)
-                        x1 = vload(xs, xb + ko0 + 1 * L)
-                        x2 = vload(xs, xb + ko0 + 2 * L)
-                        x3 = vload(xs, xb + ko0 + 3 * L)
-                        w = vbroadcast(wp, wb + 0 + 0)
-                        a0_0 = vfma(w, x0, a0_0)
-                        a0_1 = vfma(w, x1, a0_1)
-                        a0_2 = vfma(w, x2, a0_2)
-                        a0_3 = vfma(w, x3, a0_3)
-                        w = vbroadcast(wp, wb + 0 + 1)
-                        a1_0 = vfma(w, x0, a1_0)
-                        a1_1 = vfma(w, x1, a1_1)
-                        a1_2 = vfma(w, x2, a1_2)
-                        a1_3 = vfma(w, x3, a1_3)
-                        w = vbroadcast(wp, wb + 0 + 2)
-                        a2_0 = vfma(w, x0, a2_0)
-                        a2_1 = vfma(w, x1, a2_1)
-                        a2_2 = vfma(w, x2, a2_2)
-                        a2_3 = vfma(w, x3, a2_3)
-                        w = vbroadcast(wp, wb + 0 + 3)
-                        a3_0 = vfma(w, x0, a3_0)
-                        a3_1 = vfma(w, x1, a3_1)
-                        a3_2 = vfma(w, x2, a3_2)
-                        a3_3 = vfma(w, x3, a3_3)
+                        acc = vtile(acc, xs, xb + ko0, wp, wb, 1)
                 if rp == OW and nk == 4 and q0 + T <= nr * OW:
                     # rows without gaps (1x1: pitch = output width) and a whole tile: plain stores
-                    o = obase + q0
-                    vstore(of, o + 0 * ocs, a0_0)
-                    vstore(of, o + 0 * ocs + 1 * L, a0_1)
-                    vstore(of, o + 0 * ocs + 2 * L, a0_2)
-                    vstore(of, o + 0 * ocs + 3 * L, a0_3)
-                    vstore(of, o + 1 * ocs, a1_0)
-                    vstore(of, o + 1 * ocs + 1 * L, a1_1)
-                    vstore(of, o + 1 * ocs + 2 * L, a1_2)
-                    vstore(of, o + 1 * ocs + 3 * L, a1_3)
-                    vstore(of, o + 2 * ocs, a2_0)
-                    vstore(of, o + 2 * ocs + 1 * L, a2_1)
-                    vstore(of, o + 2 * ocs + 2 * L, a2_2)
-                    vstore(of, o + 2 * ocs + 3 * L, a2_3)
-                    vstore(of, o + 3 * ocs, a3_0)
-                    vstore(of, o + 3 * ocs + 1 * L, a3_1)
-                    vstore(of, o + 3 * ocs + 2 * L, a3_2)
-                    vstore(of, o + 3 * ocs + 3 * L, a3_3)
+                    vtile_store(of, obase + q0, ocs, acc)
                     continue
                 # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
                 # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
@@ -4094,15 +1875,7 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     lo = max(0, s)
                     hi = min(L, s + OW)
                     if hi > lo:
-                        o = obase + r * OW - s
-                        if 0 < nk:
-                            vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                        if 1 < nk:
-                            vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                        if 2 < nk:
-                            vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                        if 3 < nk:
-                            vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                     r += 1
                     s += rp
                 r = r0
@@ -4114,15 +1887,7 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     lo = max(0, s)
                     hi = min(L, s + OW)
                     if hi > lo:
-                        o = obase + r * OW - s
-                        if 0 < nk:
-                            vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                        if 1 < nk:
-                            vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                        if 2 < nk:
-                            vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                        if 3 < nk:
-                            vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                     r += 1
                     s += rp
                 r = r0
@@ -4134,15 +1899,7 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     lo = max(0, s)
                     hi = min(L, s + OW)
                     if hi > lo:
-                        o = obase + r * OW - s
-                        if 0 < nk:
-                            vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                        if 1 < nk:
-                            vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                        if 2 < nk:
-                            vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                        if 3 < nk:
-                            vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[2], nk, lo, hi)
                     r += 1
                     s += rp
                 r = r0
@@ -4154,15 +1911,7 @@ def _mk_kb4_nv4_k1(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     lo = max(0, s)
                     hi = min(L, s + OW)
                     if hi > lo:
-                        o = obase + r * OW - s
-                        if 0 < nk:
-                            vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
-                        if 1 < nk:
-                            vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
-                        if 2 < nk:
-                            vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
-                        if 3 < nk:
-                            vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
+                        vcol_store_lanes(of, obase + r * OW - s, ocs, acc[3], nk, lo, hi)
                     r += 1
                     s += rp
 
@@ -4192,22 +1941,8 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
         obase = obase0 + kbi * 4 * ocs
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a0_2 = a0_0
-            a0_3 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a1_2 = a1_0
-            a1_3 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a2_2 = a2_0
-            a2_3 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a3_2 = a3_0
-            a3_3 = a3_0
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3))
+            acc = (bb, bb, bb, bb, )  # acc[v][j]: vector v of output channel j
             cl0 = 0
             for c in range(cl0, Cg):
                 xc = xoff + c * cstride
@@ -4222,78 +1957,9 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                         vprefetch(xs, xb + pfd + 3 * L)
                         vprefetch(xs, xb + pfd + 4 * L)
                     wb = wc + t * 12
-                    x0 = vload(xs, xb + ko0)
-                    x1 = vload(xs, xb + ko0 + 1 * L)
-                    x2 = vload(xs, xb + ko0 + 2 * L)
-                    x3 = vload(xs, xb + ko0 + 3 * L)
-                    w = vbroadcast(wp, wb + 0 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    a0_3 = vfma(w, x3, a0_3)
-                    w = vbroadcast(wp, wb + 0 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    a1_3 = vfma(w, x3, a1_3)
-                    w = vbroadcast(wp, wb + 0 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    a2_3 = vfma(w, x3, a2_3)
-                    w = vbroadcast(wp, wb + 0 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    a3_3 = vfma(w, x3, a3_3)
-                    x0 = vload(xs, xb + ko1)
-                    x1 = vload(xs, xb + ko1 + 1 * L)
-                    x2 = vload(xs, xb + ko1 + 2 * L)
-                    x3 = vload(xs, xb + ko1 + 3 * L)
-                    w = vbroadcast(wp, wb + 4 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    a0_3 = vfma(w, x3, a0_3)
-                    w = vbroadcast(wp, wb + 4 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    a1_3 = vfma(w, x3, a1_3)
-                    w = vbroadcast(wp, wb + 4 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    a2_3 = vfma(w, x3, a2_3)
-                    w = vbroadcast(wp, wb + 4 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    a3_3 = vfma(w, x3, a3_3)
-                    x0 = vload(xs, xb + ko2)
-                    x1 = vload(xs, xb + ko2 + 1 * L)
-                    x2 = vload(xs, xb + ko2 + 2 * L)
-                    x3 = vload(xs, xb + ko2 + 3 * L)
-                    w = vbroadcast(wp, wb + 8 + 0)
-                    a0_0 = vfma(w, x0, a0_0)
-                    a0_1 = vfma(w, x1, a0_1)
-                    a0_2 = vfma(w, x2, a0_2)
-                    a0_3 = vfma(w, x3, a0_3)
-                    w = vbroadcast(wp, wb + 8 + 1)
-                    a1_0 = vfma(w, x0, a1_0)
-                    a1_1 = vfma(w, x1, a1_1)
-                    a1_2 = vfma(w, x2, a1_2)
-                    a1_3 = vfma(w, x3, a1_3)
-                    w = vbroadcast(wp, wb + 8 + 2)
-                    a2_0 = vfma(w, x0, a2_0)
-                    a2_1 = vfma(w, x1, a2_1)
-                    a2_2 = vfma(w, x2, a2_2)
-                    a2_3 = vfma(w, x3, a2_3)
-                    w = vbroadcast(wp, wb + 8 + 3)
-                    a3_0 = vfma(w, x0, a3_0)
-                    a3_1 = vfma(w, x1, a3_1)
-                    a3_2 = vfma(w, x2, a3_2)
-                    a3_3 = vfma(w, x3, a3_3)
+                    acc = vtile(acc, xs, xb + ko0, wp, wb, 1)
+                    acc = vtile(acc, xs, xb + ko1, wp, wb + 4, 1)
+                    acc = vtile(acc, xs, xb + ko2, wp, wb + 8, 1)
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
             r0 = q0 // rp
@@ -4307,15 +1973,7 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -4327,15 +1985,7 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -4347,15 +1997,7 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[2], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -4367,15 +2009,7 @@ def _mk_kb4_nv4_k3(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[3], nk, lo, hi)
                 r += 1
                 s += rp
 
@@ -4402,22 +2036,8 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
         obase = obase0 + kbi * 4 * ocs
         for q0 in range(qa, qb, T):
             xoff = xbase + q0
-            a0_0 = vbroadcast(bp, boff + 0)
-            a0_1 = a0_0
-            a0_2 = a0_0
-            a0_3 = a0_0
-            a1_0 = vbroadcast(bp, boff + 1)
-            a1_1 = a1_0
-            a1_2 = a1_0
-            a1_3 = a1_0
-            a2_0 = vbroadcast(bp, boff + 2)
-            a2_1 = a2_0
-            a2_2 = a2_0
-            a2_3 = a2_0
-            a3_0 = vbroadcast(bp, boff + 3)
-            a3_1 = a3_0
-            a3_2 = a3_0
-            a3_3 = a3_0
+            bb = (vbroadcast(bp, boff + 0), vbroadcast(bp, boff + 1), vbroadcast(bp, boff + 2), vbroadcast(bp, boff + 3))
+            acc = (bb, bb, bb, bb, )  # acc[v][j]: vector v of output channel j
             cl0 = 0
             for c in range(cl0, Cg):
                 xc = xoff + c * cstride
@@ -4435,30 +2055,7 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                     for k in range(KW):
                         xk = xb + koff[k]
                         wb = wt + k * 4
-                        x0 = vload(xs, xk)
-                        x1 = vload(xs, xk + 1 * L)
-                        x2 = vload(xs, xk + 2 * L)
-                        x3 = vload(xs, xk + 3 * L)
-                        w = vbroadcast(wp, wb + 0)
-                        a0_0 = vfma(w, x0, a0_0)
-                        a0_1 = vfma(w, x1, a0_1)
-                        a0_2 = vfma(w, x2, a0_2)
-                        a0_3 = vfma(w, x3, a0_3)
-                        w = vbroadcast(wp, wb + 1)
-                        a1_0 = vfma(w, x0, a1_0)
-                        a1_1 = vfma(w, x1, a1_1)
-                        a1_2 = vfma(w, x2, a1_2)
-                        a1_3 = vfma(w, x3, a1_3)
-                        w = vbroadcast(wp, wb + 2)
-                        a2_0 = vfma(w, x0, a2_0)
-                        a2_1 = vfma(w, x1, a2_1)
-                        a2_2 = vfma(w, x2, a2_2)
-                        a2_3 = vfma(w, x3, a2_3)
-                        w = vbroadcast(wp, wb + 3)
-                        a3_0 = vfma(w, x0, a3_0)
-                        a3_1 = vfma(w, x1, a3_1)
-                        a3_2 = vfma(w, x2, a3_2)
-                        a3_3 = vfma(w, x3, a3_3)
+                        acc = vtile(acc, xs, xk, wp, wb, 1)
             # virtual pixel q -> output row q // rp, column q % rp (kept if < OW and the
             # row < nr); a vector may straddle rows: row r starts at lane s = r * rp - q
             r0 = q0 // rp
@@ -4472,15 +2069,7 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_0, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_0, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_0, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_0, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[0], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -4492,15 +2081,7 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_1, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_1, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_1, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_1, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[1], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -4512,15 +2093,7 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_2, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_2, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_2, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_2, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[2], nk, lo, hi)
                 r += 1
                 s += rp
             r = r0
@@ -4532,15 +2105,7 @@ def _mk_kb4_nv4_kg(xs, wp, bp, of, xbase, wblk, gblk, kb0, kb1, Kg, Cg, cstride,
                 lo = max(0, s)
                 hi = min(L, s + OW)
                 if hi > lo:
-                    o = obase + r * OW - s
-                    if 0 < nk:
-                        vstore_lanes(of, o + 0 * ocs, a0_3, lo, hi)
-                    if 1 < nk:
-                        vstore_lanes(of, o + 1 * ocs, a1_3, lo, hi)
-                    if 2 < nk:
-                        vstore_lanes(of, o + 2 * ocs, a2_3, lo, hi)
-                    if 3 < nk:
-                        vstore_lanes(of, o + 3 * ocs, a3_3, lo, hi)
+                    vcol_store_lanes(of, obase + r * OW - s, ocs, acc[3], nk, lo, hi)
                 r += 1
                 s += rp
 

@@ -47,6 +47,19 @@ the masked forms):
 ``lanes(a)``               the lane count for ``a``'s dtype (16 or 8), a constant
 ``vprefetch(a, i)``        prefetch hint for the line of ``a[i]``
 =========================  ====================================================
+
+Register tiles (one call per micro-kernel step; ``acc`` a tuple of NV tuples of KB
+vectors, ``acc[v][j]`` = output channel ``j``, pixel vector ``v``):
+
+=========================================  ==========================================
+``vtile(acc, xs, xb, wp, wb, ws)``         ``acc[v][j] += wp[wb + j*ws] * xs[xb + v*L:]``
+``vtile_masked(acc, xs, xb, n, wp, wb, ws)``  the same, loads of the lanes ``< n - v*L``
+``vtile_pack(acc, xs, xb, pk, pb, wp, wb, ws)``  also stores the loads to ``pk[pb + v*L:]``
+``vtile_pack_masked(acc, xs, xb, n, pk, pb, wp, wb, ws)``  both
+``vtile_store(a, i, step, acc)``           ``a[i + j*step + v*L:][:L] = acc[v][j]``
+``vcol_store_lanes(a, i, step, acc[v], nk, lo, hi)``  lanes ``lo..hi`` of ``acc[v][j]``
+                                           to ``a[i + j*step:]`` for ``j < nk``
+=========================================  ==========================================
 """
 
 from __future__ import annotations
@@ -61,6 +74,7 @@ __all__ = [
     "vbroadcast", "vsplat", "vzeros", "vfma", "vadd", "vmul", "vhsum", "vget", "lanes", "vprefetch",
     "vzip_lo", "vzip_hi",
     "vstore_lanes", "vload_lanes", "vload_bits", "vgather", "veven", "vodd",
+    "vtile", "vtile_masked", "vtile_pack", "vtile_pack_masked", "vtile_store", "vcol_store_lanes",
 ]
 
 VECTOR_BYTES = 64
@@ -485,3 +499,163 @@ def vprefetch(typingctx, arr, idx):
         return context.get_dummy_value()
 
     return types.none(arr, idx), codegen
+
+
+# --- register tiles: a whole micro-kernel step per call ------------------------------
+#
+# A tile of accumulators is a tuple of NV tuples of KB vectors, ``acc[v][j]``: output
+# channel j, vector v of pixels.  One call of these intrinsics is one tap of a
+# micro-kernel (NV loads, KB broadcasts, KB * NV FMAs) or one whole store of the tile:
+# the same LLVM IR as the calls of the single-vector intrinsics they replace, but
+# Numba types and lowers one call instead of ~35 (most of the cold compile of the
+# SIMD conv family was Numba's typing and lowering of those calls).
+
+
+def _tile_shape(acc, arr):
+    """``(KB, NV, vector type)`` when ``acc`` is a tile of ``arr``'s vector type."""
+    vt = _vec_of_array(arr)
+    if vt is None or not isinstance(acc, types.UniTuple) \
+            or not isinstance(acc.dtype, types.UniTuple) or acc.dtype.dtype != vt:
+        return None
+    return acc.dtype.count, acc.count, vt
+
+
+def _fma_fn(builder, context, vt):
+    lty = context.get_value_type(vt)
+    return cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(lty, [lty, lty, lty]),
+        f"llvm.fma.v{vt.count}f{vt.dtype.bitwidth}")
+
+
+def _int(context, builder, val, ty):
+    return context.cast(builder, val, ty, types.intp)
+
+
+def _tile_step(context, builder, kb, nv, vt, acc, xv, wptr, ws):
+    """``acc[v][j] += wptr[j * ws] * xv[v]``, broadcast by broadcast (channel-major)."""
+    fma = _fma_fn(builder, context, vt)
+    for j in range(kb):
+        w = _splat(builder, builder.load(builder.gep(wptr, [builder.mul(
+            ir.Constant(ws.type, j), ws)]), align=vt.dtype.bitwidth // 8), vt.count)
+        for v in range(nv):
+            a = builder.extract_value(acc, [v, j])
+            acc = builder.insert_value(acc, builder.call(fma, [w, xv[v], a]), [v, j])
+    return acc
+
+
+def _tile_typing(acc, xs, xb, n, pk, pb, wp, wb, ws):
+    """Signature and codegen of one tap of a register tile (see :func:`vtile`):
+    ``n`` None (unmasked) or the lane count, ``pk``/``pb`` None or the pack target."""
+    masked, pack = n is not None, pk is not None
+    shape = _tile_shape(acc, xs)
+    if shape is None or _vec_of_array(wp) != shape[2] \
+            or (pack and _vec_of_array(pk) != shape[2]) \
+            or not all(isinstance(t, types.Integer)
+                       for t in (xb, wb, ws) + ((n,) if masked else ()) + ((pb,) if pack else ())):
+        return None
+    kb, nv, vt = shape
+    tys = [acc, xs, xb] + ([n] if masked else []) + ([pk, pb] if pack else []) + [wp, wb, ws]
+
+    def codegen(context, builder, sig, args):
+        k = 3
+        lty = context.get_value_type(vt)
+        align = vt.dtype.bitwidth // 8
+        base = _elem_ptr(context, builder, tys[1], args[1], args[2], tys[2])
+        if masked:
+            nn = _int(context, builder, args[k], tys[k])
+            k += 1
+        if pack:
+            pbase = _elem_ptr(context, builder, tys[k], args[k], args[k + 1], tys[k + 1])
+            k += 2
+        xv = []
+        for v in range(nv):
+            off = ir.Constant(ir.IntType(64), v * vt.count)
+            ptr = builder.gep(base, [off])
+            if masked:
+                left = builder.sub(nn, ir.Constant(nn.type, v * vt.count))
+                x = _masked_load(context, builder, vt, ptr,
+                                 _lane_mask(builder, left, types.intp, context, vt.count))
+            else:
+                x = builder.load(_vec_ptr(builder, ptr, lty), align=align)
+            if pack:
+                builder.store(x, _vec_ptr(builder, builder.gep(pbase, [off]), lty), align=align)
+            xv.append(x)
+        wptr = _elem_ptr(context, builder, tys[k], args[k], args[k + 1], tys[k + 1])
+        ws_v = _int(context, builder, args[k + 2], tys[k + 2])
+        return _tile_step(context, builder, kb, nv, vt, args[0], xv, wptr, ws_v)
+
+    return acc(*tys), codegen
+
+
+@intrinsic
+def vtile(typingctx, acc, xs, xb, wp, wb, ws):
+    """One tap of a register tile: loads the NV vectors ``xs[xb + v * L:]`` and adds
+    ``wp[wb + j * ws] * x[v]`` to ``acc[v][j]``; returns the new tile."""
+    return _tile_typing(acc, xs, xb, None, None, None, wp, wb, ws)
+
+
+@intrinsic
+def vtile_masked(typingctx, acc, xs, xb, n, wp, wb, ws):
+    """:func:`vtile` with loads of the lanes below ``n - v * L`` only (others 0, not read)."""
+    return _tile_typing(acc, xs, xb, n, None, None, wp, wb, ws)
+
+
+@intrinsic
+def vtile_pack(typingctx, acc, xs, xb, pk, pb, wp, wb, ws):
+    """:func:`vtile` that also stores the loaded vectors to ``pk[pb + v * L:]``."""
+    return _tile_typing(acc, xs, xb, None, pk, pb, wp, wb, ws)
+
+
+@intrinsic
+def vtile_pack_masked(typingctx, acc, xs, xb, n, pk, pb, wp, wb, ws):
+    """:func:`vtile_pack` with the loads of :func:`vtile_masked`."""
+    return _tile_typing(acc, xs, xb, n, pk, pb, wp, wb, ws)
+
+
+@intrinsic
+def vtile_store(typingctx, arr, idx, step, acc):
+    """``arr[idx + j * step + v * L:][:L] = acc[v][j]`` for the whole tile."""
+    shape = _tile_shape(acc, arr)
+    if shape is None or not all(isinstance(t, types.Integer) for t in (idx, step)):
+        return None
+    kb, nv, vt = shape
+
+    def codegen(context, builder, sig, args):
+        base = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        st = _int(context, builder, args[2], sig.args[2])
+        lty = context.get_value_type(vt)
+        for j in range(kb):
+            row = builder.gep(base, [builder.mul(ir.Constant(st.type, j), st)])
+            for v in range(nv):
+                ptr = builder.gep(row, [ir.Constant(ir.IntType(64), v * vt.count)])
+                builder.store(builder.extract_value(args[3], [v, j]),
+                              _vec_ptr(builder, ptr, lty), align=vt.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return types.none(arr, idx, step, acc), codegen
+
+
+@intrinsic
+def vcol_store_lanes(typingctx, arr, idx, step, col, nk, lo, hi):
+    """For ``j < min(nk, KB)``: lanes ``lo <= k < hi`` of ``col[j]`` to ``arr[idx + j * step + k]``
+    (``col`` one vector of pixels of a tile, ``acc[v]``: KB vectors)."""
+    vt = _vec_of_array(arr)
+    if vt is None or not isinstance(col, types.UniTuple) or col.dtype != vt \
+            or not all(isinstance(t, types.Integer) for t in (idx, step, nk, lo, hi)):
+        return None
+    kb = col.count
+
+    def codegen(context, builder, sig, args):
+        base = _elem_ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        st = _int(context, builder, args[2], sig.args[2])
+        nkv = _int(context, builder, args[4], sig.args[4])
+        mask = _lane_mask_range(builder, args[5], args[6], sig.args[5], sig.args[6], context,
+                                vt.count)
+        for j in range(kb):
+            on = builder.icmp_signed(">", nkv, ir.Constant(nkv.type, j))
+            with builder.if_then(on):
+                ptr = builder.gep(base, [builder.mul(ir.Constant(st.type, j), st)])
+                _masked_store(context, builder, vt, ptr, builder.extract_value(args[3], j), mask)
+        return context.get_dummy_value()
+
+    return types.none(arr, idx, step, col, nk, lo, hi), codegen
