@@ -51,15 +51,18 @@ the masked forms):
 Register tiles (one call per micro-kernel step; ``acc`` a tuple of NV tuples of KB
 vectors, ``acc[v][j]`` = output channel ``j``, pixel vector ``v``):
 
-=========================================  ==========================================
-``vtile(acc, xs, xb, wp, wb, ws)``         ``acc[v][j] += wp[wb + j*ws] * xs[xb + v*L:]``
-``vtile_masked(acc, xs, xb, n, wp, wb, ws)``  the same, loads of the lanes ``< n - v*L``
-``vtile_pack(acc, xs, xb, pk, pb, wp, wb, ws)``  also stores the loads to ``pk[pb + v*L:]``
-``vtile_pack_masked(acc, xs, xb, n, pk, pb, wp, wb, ws)``  both
-``vtile_store(a, i, step, acc)``           ``a[i + j*step + v*L:][:L] = acc[v][j]``
-``vcol_store_lanes(a, i, step, acc[v], nk, lo, hi)``  lanes ``lo..hi`` of ``acc[v][j]``
-                                           to ``a[i + j*step:]`` for ``j < nk``
-=========================================  ==========================================
+``vtile(acc, xs, xb, wp, wb, ws)``
+    ``acc[v][j] += wp[wb + j*ws] * xs[xb + v*L:][:L]``, returns the new tile
+``vtile_masked(acc, xs, xb, n, wp, wb, ws)``
+    the same with loads of the lanes ``< n - v*L`` only (others 0, not read)
+``vtile_pack(acc, xs, xb, pk, pb, wp, wb, ws)``
+    :func:`vtile` that also stores the loaded vectors to ``pk[pb + v*L:]``
+``vtile_pack_masked(acc, xs, xb, n, pk, pb, wp, wb, ws)``
+    both
+``vtile_store(a, i, step, acc)``
+    ``a[i + j*step + v*L:][:L] = acc[v][j]`` for the whole tile
+``vcol_store_lanes(a, i, step, acc[v], nk, lo, hi)``
+    lanes ``lo <= k < hi`` of ``acc[v][j]`` to ``a[i + j*step + k]`` for ``j < nk``
 """
 
 from __future__ import annotations
