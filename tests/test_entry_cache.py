@@ -154,18 +154,19 @@ def test_entry_round_trip_through_the_cache(tmp_path):
     assert list((tmp_path / "cache").rglob("entmod.top-*.nbc"))  # in the directory given
 
 
-WARM = """
-import numpy as np, fastconv
-from fastconv._cpu import _common
-from numba.core.registry import CPUDispatcher
-
+# the calls, run here and in the new process alike
+CALLS = """
 out = []
 for dt in (np.float32, np.float64):
     rng = np.random.default_rng(5)
     x = rng.standard_normal((1, 4, 9, 9)).astype(dt)
     w = rng.standard_normal((4, 4, 3, 3)).astype(dt)
     out += [fastconv.conv2d(x, w, padding=1), fastconv.max_pool2d(x, 3, stride=2, padding=1)]
+"""
+
+WARM = "import numpy as np, fastconv\n" + CALLS + """
 import sys
+from numba.core.registry import CPUDispatcher
 ents = [d for m in list(sys.modules.values()) if m and m.__name__.startswith("fastconv._cpu.")
         for d in vars(m).values()
         if isinstance(d, CPUDispatcher) and getattr(d, "_fastconv_entry", False)]
@@ -181,12 +182,9 @@ def test_kernels_from_the_warm_cache_match():
     entries' symbol-only libraries -- and give the same bytes as here."""
     import fastconv
 
-    out = []
-    for dt in (np.float32, np.float64):
-        rng = np.random.default_rng(5)
-        x = rng.standard_normal((1, 4, 9, 9)).astype(dt)
-        w = rng.standard_normal((4, 4, 3, 3)).astype(dt)
-        out += [fastconv.conv2d(x, w, padding=1), fastconv.max_pool2d(x, 3, stride=2, padding=1)]
+    ns = {"np": np, "fastconv": fastconv}
+    exec(CALLS, ns)
+    out = ns["out"]
     r = subprocess.run([sys.executable, "-c", WARM], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     hits, misses, data = r.stdout.split()
