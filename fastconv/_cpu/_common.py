@@ -54,8 +54,9 @@ def _symbols_module(bitcode):
     names = [g.name for gs in (mod.functions, mod.global_variables) for g in gs
              if not g.is_declaration and g.linkage not in hidden]
 
-    def quoted(n):
-        return "".join(c if (c.isascii() and c.isalnum()) or c in "_.$-" else f"\\{ord(c):02X}" for c in n)
+    def quoted(n):  # in an LLVM quoted name any other character is written \XX
+        return "".join(c if (c.isascii() and c.isalnum()) or c in "_.$-"
+                       else f"\\{ord(c):02X}" for c in n)
 
     return ll.parse_assembly(
         "".join(f'@"{quoted(n)}" = global i8 0\n' for n in names)).as_bitcode()
