@@ -167,6 +167,14 @@ def _splat(builder, x, count):
     return builder.shuffle_vector(v, ir.Constant(vty, ir.Undefined), zeros)
 
 
+def _fma_fn(builder, context, vt):
+    """``llvm.fma`` on vectors of type ``vt``, declared in the builder's module."""
+    lty = context.get_value_type(vt)
+    return cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(lty, [lty, lty, lty]),
+        f"llvm.fma.v{vt.count}f{vt.dtype.bitwidth}")
+
+
 @intrinsic
 def lanes(typingctx, arr):
     vt = _vec_of_array(arr)
@@ -396,11 +404,7 @@ def vfma(typingctx, a, b, c):
         return None
 
     def codegen(context, builder, sig, args):
-        lty = context.get_value_type(a)
-        fnty = ir.FunctionType(lty, [lty, lty, lty])
-        fn = cgutils.get_or_insert_function(
-            builder.module, fnty, f"llvm.fma.v{a.count}f{a.dtype.bitwidth}")
-        return builder.call(fn, list(args))
+        return builder.call(_fma_fn(builder, context, a), list(args))
 
     return a(a, b, c), codegen
 
@@ -521,13 +525,6 @@ def _tile_shape(acc, arr):
             or not isinstance(acc.dtype, types.UniTuple) or acc.dtype.dtype != vt:
         return None
     return acc.dtype.count, acc.count, vt
-
-
-def _fma_fn(builder, context, vt):
-    lty = context.get_value_type(vt)
-    return cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(lty, [lty, lty, lty]),
-        f"llvm.fma.v{vt.count}f{vt.dtype.bitwidth}")
 
 
 def _int(context, builder, val, ty):

@@ -627,8 +627,9 @@ def _tconv(taddr, x, wf, kk_size, dofs, wp, local_pack, b, out, sd, sh, sw, ntd,
 
 
 class Launch(TaskLaunch):
-    """:func:`_tconv` with the address of :func:`_tconv_task` (its code is not
-    linked into the parfor: cold compile of the transposed family @@ s)."""
+    """:func:`_tconv` with the address of :func:`_tconv_task`: the task's code is not
+    linked into the parfor's gufunc and wrappers (cold compile of the transposed
+    family 8.8-9.1 -> 4.1-4.2 s, old and new alternated; per call within noise)."""
 
     signature = staticmethod(_task_sig)
 
